@@ -1,0 +1,73 @@
+# octavia.monitoring: every entry point a developer or CI needs.
+# Each target creates or reuses the virtualenv at .venv.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+COLLECTIONS := $(CURDIR)/.build/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration molecule test demo build bench
+
+help:
+	@echo "make demo        start the local Octavia lab and run the main job against it"
+	@echo "make test        every test and check (what CI runs)"
+	@echo "make lab-up | lab-down | lab-status"
+	@echo "make lint | sanity | unit | integration | molecule | build | bench"
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required: install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+venv: $(STAMP)
+
+# Ansible finds this checkout as octavia.monitoring through a symlinked collections tree.
+collection: venv
+	@mkdir -p $(COLLECTIONS)/ansible_collections/octavia
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/octavia/monitoring
+
+lab-up: venv
+	$(PY) tests/lab/labctl.py up
+
+lab-down: venv
+	$(PY) tests/lab/labctl.py down
+
+lab-status: venv
+	$(PY) tests/lab/labctl.py status
+
+lint: collection
+	scripts/lint.sh
+
+sanity: venv
+	scripts/sanity.sh
+
+unit: collection
+	$(PY) -m pytest -q tests/unit
+
+integration: collection
+	$(PY) -m pytest -q tests/integration
+
+molecule: collection
+	scripts/molecule.sh
+
+build: collection
+	mkdir -p .build/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+
+test: collection
+	scripts/test.sh
+
+demo: collection
+	scripts/demo.sh
+
+bench: collection
+	$(PY) bench/run.py
