@@ -1,0 +1,337 @@
+"""Run the Debian `prometheus` binary for tests: 127.0.0.1 only, a private data dir.
+
+Standard library only, so any helper or test can import it:
+
+    from tests.helpers.prometheus_server import PrometheusServer
+
+    with PrometheusServer(config_text=yaml_text) as prom:
+        prom.wait_for(lambda: prom.targets(health="up"), timeout=30)
+        prom.query('up{job="octavia"}')
+
+The server runs with `--web.enable-lifecycle` (so POST /-/reload works, which is
+what the role's `http` reload method uses), a short retention and its own data
+directory. A pid file is written so the `signal` reload method can be tested too.
+
+As a script it keeps a server in the foreground (used by demos):
+
+    python tests/helpers/prometheus_server.py --config prometheus.yml --port 9090
+"""
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+DEFAULT_BINARY = "prometheus"
+
+# Evaluate and scrape fast so that tests see results in seconds, not minutes.
+MINIMAL_CONFIG = """\
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+scrape_configs: []
+"""
+
+
+class PrometheusError(RuntimeError):
+    """Prometheus did not start, rejected a request, or answered with an error."""
+
+
+def free_port(host="127.0.0.1"):
+    """Return a TCP port that was free on `host` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class PrometheusServer:
+    """One Prometheus process on 127.0.0.1.
+
+    config_path: an existing prometheus.yml to run with (the role under test
+        may own and rewrite it). If not given, `config_text` (or a minimal
+        config) is written to <workdir>/prometheus.yml.
+    port: fixed port, or None for a free one.
+    workdir: where data/, prometheus.yml, prometheus.log and prometheus.pid
+        live; a temporary directory (removed on stop) when None.
+    """
+
+    def __init__(self, config_path=None, config_text=None, port=None, workdir=None,
+                 binary=None, retention="2h", extra_args=(), host="127.0.0.1"):
+        if not host.startswith("127."):
+            raise ValueError("tests only listen on 127.0.0.0/8")
+        self.binary = binary or shutil.which(DEFAULT_BINARY) or "/usr/bin/prometheus"
+        self.host = host
+        self.port = port
+        self.retention = retention
+        self.extra_args = list(extra_args)
+        self._own_workdir = workdir is None
+        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="prom-test-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.workdir / "data"
+        self.log_path = self.workdir / "prometheus.log"
+        self.pid_path = self.workdir / "prometheus.pid"
+        if config_path is None:
+            config_path = self.workdir / "prometheus.yml"
+            config_path.write_text(config_text if config_text is not None else MINIMAL_CONFIG)
+        self.config_path = pathlib.Path(config_path)
+        self.proc = None
+        self._log = None
+
+    # lifecycle
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def address(self):
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def command(self):
+        return [
+            self.binary,
+            f"--config.file={self.config_path}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--storage.tsdb.retention.time={self.retention}",
+            f"--web.listen-address={self.address}",
+            "--web.enable-lifecycle",
+            "--log.level=info",
+            *self.extra_args,
+        ]
+
+    def start(self, timeout=60):
+        """Start the process and wait until /-/ready answers 200. Returns self."""
+        if self.proc and self.proc.poll() is None:
+            return self
+        fixed = self.port is not None
+        # A free port can be taken between the probe and the bind; retry a few times.
+        for _attempt in range(1 if fixed else 5):
+            if not fixed:
+                self.port = free_port(self.host)
+            self._spawn()
+            if self._wait_ready(timeout):
+                return self
+            if not (not fixed and "address already in use" in self.log_tail().lower()):
+                break
+        tail = self.log_tail()
+        self.stop(remove=False)
+        raise PrometheusError(f"prometheus did not become ready on {self.address}; "
+                              f"log {self.log_path}:\n{tail}")
+
+    def _spawn(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid_path.write_text(f"{self.proc.pid}\n")
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return True
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def stop(self, remove=None, timeout=20):
+        """Stop the process (TERM, then KILL). Removes a temporary workdir unless remove=False."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.pid_path.unlink(missing_ok=True)
+        if remove if remove is not None else self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_tail(self, lines=40):
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # configuration
+
+    def write_config(self, text, reload=True):
+        """Replace the config file and (by default) reload it."""
+        self.config_path.write_text(text)
+        if reload:
+            self.reload()
+
+    def reload(self):
+        """POST /-/reload. Raises PrometheusError with Prometheus' message if it rejects the config."""
+        req = urllib.request.Request(f"{self.url}/-/reload", method="POST", data=b"")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                resp.read()
+        except urllib.error.HTTPError as err:
+            raise PrometheusError(f"reload rejected ({err.code}): "
+                                  f"{err.read().decode(errors='replace').strip()}") from err
+
+    def sighup(self):
+        """Reload the way the role's `signal` method does."""
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    # HTTP API
+
+    def _get(self, path, params=None):
+        url = f"{self.url}{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return resp.read().decode()
+        except urllib.error.HTTPError as err:
+            body = err.read().decode(errors="replace")
+            raise PrometheusError(f"GET {path} {params or ''} -> {err.code}: {body}") from err
+
+    def api(self, path, params=None):
+        """GET /api/v1/<path>; return `data` or raise with Prometheus' error."""
+        doc = json.loads(self._get(f"/api/v1/{path}", params))
+        if doc.get("status") != "success":
+            raise PrometheusError(f"{path}: {doc.get('errorType')}: {doc.get('error')}")
+        return doc["data"]
+
+    def query(self, promql, time_=None):
+        """Instant query; return the list of result samples ({metric, value})."""
+        params = {"query": promql}
+        if time_ is not None:
+            params["time"] = str(time_)
+        return self.api("query", params)["result"]
+
+    def query_value(self, promql):
+        """The float value of a query expected to return at most one sample, or None."""
+        result = self.query(promql)
+        if not result:
+            return None
+        if len(result) > 1:
+            raise PrometheusError(f"{promql!r} returned {len(result)} series")
+        return float(result[0]["value"][1])
+
+    def series(self, match):
+        return self.api("series", {"match[]": match})
+
+    def label_values(self, label):
+        return self.api(f"label/{label}/values")
+
+    def targets(self, state="active", job=None, health=None):
+        """Active (or dropped) targets, optionally filtered by scrapePool and health."""
+        data = self.api("targets", {"state": state})
+        key = "droppedTargets" if state == "dropped" else "activeTargets"
+        found = data.get(key, [])
+        if job is not None:
+            found = [t for t in found if t.get("scrapePool") == job]
+        if health is not None:
+            found = [t for t in found if t.get("health") == health]
+        return found
+
+    def rules(self, type_=None):
+        """Rule groups as /api/v1/rules returns them."""
+        return self.api("rules", {"type": type_} if type_ else None)["groups"]
+
+    def rule_names(self):
+        return [r["name"] for g in self.rules() for r in g["rules"]]
+
+    def alerts(self, name=None, state=None):
+        """Pending and firing alerts, optionally filtered by alertname and state."""
+        found = self.api("alerts")["alerts"]
+        if name is not None:
+            found = [a for a in found if a["labels"].get("alertname") == name]
+        if state is not None:
+            found = [a for a in found if a.get("state") == state]
+        return found
+
+    def status_config(self):
+        """The YAML of the config Prometheus is running with (not what is on disk)."""
+        return self.api("status/config")["yaml"]
+
+    def self_metric(self, name):
+        """A metric from Prometheus' own /metrics, e.g. prometheus_config_last_reload_successful."""
+        for line in self._get("/metrics").splitlines():
+            if line.startswith("#"):
+                continue
+            metric, _, value = line.rpartition(" ")
+            if metric == name or metric.startswith(name + "{"):
+                return float(value)
+        return None
+
+    # waiting
+
+    @staticmethod
+    def wait_for(predicate, timeout=60, interval=1.0, message="condition"):
+        """Call predicate until it returns something truthy; return that, or raise on timeout."""
+        deadline = time.monotonic() + timeout
+        last_err = None
+        while True:
+            try:
+                value = predicate()
+                if value:
+                    return value
+            except PrometheusError as err:
+                last_err = err
+            if time.monotonic() >= deadline:
+                detail = f" (last error: {last_err})" if last_err else ""
+                raise TimeoutError(f"timed out after {timeout}s waiting for {message}{detail}")
+            time.sleep(interval)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="prometheus.yml to run with")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--retention", default="2h")
+    args = parser.parse_args()
+    server = PrometheusServer(config_path=args.config, port=args.port,
+                              workdir=args.workdir, retention=args.retention).start()
+    print(f"prometheus ready on {server.url} (pid {server.pid}, workdir {server.workdir})",
+          flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        while not stop and server.running():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
