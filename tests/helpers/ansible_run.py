@@ -71,7 +71,7 @@ class PlaybookRun:
         matches = [r for n, r in self.task_results(host) if n == task_name]
         if not matches:
             raise KeyError(f"no task {task_name!r} ran on {host}; ran: "
-                           f"{[n for n, _ in self.task_results(host)]}")
+                           f"{[name for name, _result in self.task_results(host)]}")
         return matches[-1]
 
     @property
