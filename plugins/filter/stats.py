@@ -286,8 +286,8 @@ def stats_exposition(load_balancers, prefix=DEFAULT_PREFIX, listeners=True):
         lb_series.append((_labels(lb_labels), lb_stats))
         if listeners:
             for listener, listener_stats in lb_listeners:
-                # protocol_port, not port: the same label name as octavia_listener_info in the
-                # name catalogue, so the two join without relabelling.
+                # protocol_port, not port: octavia_listener_info (docs/names.md) uses that name,
+                # so one label name means one thing across the collection's series.
                 labels = lb_labels + [("listener_id", _label(listener, "id")),
                                       ("listener_name", _label(listener, "name")),
                                       ("protocol", _label(listener, "protocol")),
