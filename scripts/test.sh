@@ -15,9 +15,17 @@ stage() {
     exit 1
   fi
 }
+# One lab serves the integration and molecule stages; stop it afterwards only if this run started it.
+lab_was_up=false
+.venv/bin/python tests/lab/labctl.py status >/dev/null 2>&1 && lab_was_up=true
+stop_lab() { $lab_was_up || make --no-print-directory lab-down || true; }
+trap stop_lab EXIT
+
 stage sanity      make --no-print-directory sanity
 stage lint        make --no-print-directory lint
 stage unit        make --no-print-directory unit
+stage lab-up      make --no-print-directory lab-up
+export OS_CLIENT_CONFIG_FILE="$PWD/.lab/clouds.yaml"
 stage integration make --no-print-directory integration
 stage molecule    make --no-print-directory molecule
 printf '%s\n' "== stage times" "${summary[@]}"
