@@ -41,6 +41,7 @@ except ImportError:
     ksa_exc = None
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.octavia.monitoring.plugins.module_utils._compare import PlanError
 
 
 AUTH_ARGUMENT_SPEC = dict(
@@ -207,6 +208,8 @@ def api_error(exc, doing):
     """
     if isinstance(exc, OctaviaError):
         return exc
+    if isinstance(exc, PlanError):
+        return OctaviaError(str(exc), **exc.extra)
     status = http_status(exc)
     reason = fault_text(exc)
     if ksa_exc is not None and isinstance(exc, ksa_exc.ConnectionError):
@@ -246,7 +249,7 @@ class OctaviaModule(object):
     - ``argument_spec``: module options; the auth options are added.
     - ``module_kwargs``: extra ``AnsibleModule`` keywords (``required_if``...).
     - ``run()``: returns the result dict (without ``changed`` it is False);
-      raises ``OctaviaError`` to fail.
+      raises ``OctaviaError`` (or ``_compare.PlanError``) to fail.
 
     ``main()`` of a module is ``ListenerModule().execute()``. The connection
     opens on first use of ``self.conn`` (validation runs before any call) and
@@ -301,7 +304,7 @@ class OctaviaModule(object):
                                    exception=OPENSTACKSDK_IMPORT_ERROR)
         try:
             result = self.run() or {}
-        except OctaviaError as exc:
+        except (OctaviaError, PlanError) as exc:
             extra = dict((k, v) for k, v in exc.extra.items() if v is not None)
             self._close()
             self.ansible.fail_json(msg=str(exc), **extra)
