@@ -234,7 +234,8 @@ def to_plain(resource):
     """
     if resource is None:
         return None
-    if isinstance(resource, dict):
+    # openstacksdk resources are dict subclasses too, so test for to_dict first.
+    if not hasattr(resource, "to_dict"):
         return dict(resource)
     data = resource.to_dict(computed=False)
     data.pop("location", None)

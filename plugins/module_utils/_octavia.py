@@ -124,6 +124,29 @@ def list_listeners(conn, lb_id=None, protocol=None, project_id=None):
         raise api_error(exc, "list the listeners%s" % (" of load balancer %s" % lb_id if lb_id else ""))
 
 
+def list_pools(conn, lb_id=None, project_id=None):
+    """List pools with one filtered listing (the SDK's key here is ``loadbalancer_id``)."""
+    query = {}
+    if lb_id:
+        query["loadbalancer_id"] = lb_id
+    if project_id:
+        query["project_id"] = project_id
+    try:
+        return [to_plain(item) for item in conn.load_balancer.pools(**query)]
+    except Exception as exc:
+        raise api_error(exc, "list the pools%s" % (" of load balancer %s" % lb_id if lb_id else ""))
+
+
+def list_members(conn, pool):
+    """List the members of one pool dict; a pool deleted meanwhile has none."""
+    try:
+        return [to_plain(item) for item in conn.load_balancer.members(pool["id"])]
+    except Exception as exc:
+        if is_not_found(exc):
+            return []
+        raise api_error(exc, "list the members of %s" % describe(pool, "pool"))
+
+
 def find_child(conn, kind, name_or_id, parent=None, ignore_missing=False):
     """Find a listener or pool by name or ID, inside ``parent`` when given.
 
@@ -138,13 +161,16 @@ def find_child(conn, kind, name_or_id, parent=None, ignore_missing=False):
     :raises OctaviaError: not found, ambiguous name (``candidates``), API failure.
     """
     lbapi = conn.load_balancer
-    lister, getter = {"listener": (lbapi.listeners, lbapi.get_listener),
-                      "pool": (lbapi.pools, lbapi.get_pool)}[kind]
+    # openstacksdk drops query keys it does not know without a word, and
+    # spells the parent filter differently for listeners and pools.
+    lister, getter, parent_key = {
+        "listener": (lbapi.listeners, lbapi.get_listener, "load_balancer_id"),
+        "pool": (lbapi.pools, lbapi.get_pool, "loadbalancer_id")}[kind]
     scope = "on %s" % describe(parent, "load balancer") if parent else "in this cloud"
     found = []
     try:
         if parent:
-            found = [to_plain(item) for item in lister(load_balancer_id=parent["id"])]
+            found = [to_plain(item) for item in lister(**{parent_key: parent["id"]})]
         else:
             if _UUID.match(name_or_id):
                 try:
