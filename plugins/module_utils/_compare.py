@@ -477,10 +477,13 @@ def catalog_entry(listeners, pools, members):
     """
     out_pools = []
     for pool in sorted(pools, key=lambda p: p["id"]):
-        listener_ids = [item.get("id") for item in pool.get("listeners") or []]
+        # haproxy runs one backend per (pool, listener) pair, so the metrics
+        # label pools as "<pool>:<listener>"; keep every listener of the pool.
+        listener_ids = sorted(item.get("id") for item in pool.get("listeners") or [])
         out_pools.append(dict(id=pool["id"], name=pool.get("name") or "",
                               protocol=pool.get("protocol"), lb_algorithm=pool.get("lb_algorithm"),
-                              listener_id=listener_ids[0] if listener_ids else None))
+                              listener_id=listener_ids[0] if listener_ids else None,
+                              listener_ids=listener_ids))
     out_members = []
     for pool in out_pools:
         for member in sorted(members.get(pool["id"]) or [], key=lambda m: m["id"]):

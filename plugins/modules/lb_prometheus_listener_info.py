@@ -172,7 +172,9 @@ prometheus_listeners:
           type: list
           elements: dict
         pools:
-          description: Every pool, each with C(id), C(name), C(protocol), C(lb_algorithm), C(listener_id).
+          description:
+            - Every pool, each with C(id), C(name), C(protocol), C(lb_algorithm), C(listener_ids) (every
+              listener that uses the pool, sorted) and C(listener_id) (the first of them, or V(null)).
           type: list
           elements: dict
         members:

@@ -1,0 +1,32 @@
+"""Import this checkout as ansible_collections.octavia.monitoring, with openstacksdk blocked.
+
+The unit tests cover pure logic only. Blocking openstacksdk (and keystoneauth)
+proves that nothing under test needs it, and that _base degrades to a clear
+error when it is missing, as it must on a host without the SDK.
+"""
+import sys
+
+import pytest
+
+from helpers.ansible_run import COLLECTIONS, ansible_env
+
+ansible_env()
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+PREFIX = "ansible_collections.octavia.monitoring.plugins."
+
+
+def _forget_collection_modules():
+    for name in [n for n in sys.modules if n.startswith(PREFIX)]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def no_sdk(monkeypatch):
+    """Import collection code as on a host without openstacksdk; undo afterwards."""
+    _forget_collection_modules()
+    for name in ("openstack", "openstack.exceptions", "keystoneauth1", "keystoneauth1.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)
+    yield
+    _forget_collection_modules()

@@ -1,0 +1,67 @@
+"""Each module's documented options agree with its argument spec (plus the _auth fragment).
+
+ansible-test's validate-modules checks this too; here a drift fails the fast unit run,
+and the message names the option.
+"""
+import importlib
+
+import pytest
+import yaml
+
+PKG = "ansible_collections.octavia.monitoring.plugins"
+MODULES = ["lb_prometheus_listener", "lb_prometheus_listener_info", "lb_stats_info"]
+
+
+def documented_options(module):
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = dict(yaml.safe_load(importlib.import_module(PKG + ".doc_fragments._auth")
+                                  .ModuleDocFragment.DOCUMENTATION)["options"])
+    options.update(doc.get("options") or {})
+    return doc, options
+
+
+def module_class(module):
+    from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule
+    found = [v for v in vars(module).values()
+             if isinstance(v, type) and issubclass(v, OctaviaModule) and v is not OctaviaModule]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_options_match_argument_spec(no_sdk, name):
+    module = importlib.import_module("%s.modules.%s" % (PKG, name))
+    from ansible_collections.octavia.monitoring.plugins.module_utils._base import auth_argument_spec
+    spec = auth_argument_spec(**module_class(module).argument_spec)
+    doc, options = documented_options(module)
+    assert sorted(spec) == sorted(options)
+    for option, entry in spec.items():
+        documented = options[option]
+        where = "%s: option %s" % (name, option)
+        assert documented.get("type", "str") == entry.get("type", "str"), where
+        assert documented.get("default") == entry.get("default"), where
+        assert bool(documented.get("required")) == bool(entry.get("required")), where
+        assert documented.get("choices") == entry.get("choices"), where
+        assert sorted(documented.get("aliases") or []) == sorted(entry.get("aliases") or []), where
+        assert documented.get("elements") == entry.get("elements"), where
+        assert documented.get("description"), where
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docs_are_complete(no_sdk, name):
+    module = importlib.import_module("%s.modules.%s" % (PKG, name))
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["module"] == name
+    assert "octavia.monitoring._attributes" in doc["extends_documentation_fragment"]
+    assert "octavia.monitoring._attributes.actiongroup_octavia" in doc["extends_documentation_fragment"]
+    examples = yaml.safe_load(module.EXAMPLES)
+    assert examples and all("octavia.monitoring.%s" % name in task or "ansible.builtin.debug" in task
+                            for task in examples)
+    returns = yaml.safe_load(module.RETURN)
+    assert all(entry.get("description") and entry.get("returned") for entry in returns.values())
+
+
+def test_every_module_is_in_the_action_group():
+    import pathlib
+    runtime = yaml.safe_load((pathlib.Path(__file__).resolve().parents[4] / "meta" / "runtime.yml").read_text())
+    assert set(MODULES) <= set(runtime["action_groups"]["octavia"])
