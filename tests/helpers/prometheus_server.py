@@ -2,7 +2,7 @@
 
 Standard library only, so any helper or test can import it:
 
-    from tests.helpers.prometheus_server import PrometheusServer
+    from helpers.prometheus_server import PrometheusServer   # pytest.ini puts tests/ on sys.path
 
     with PrometheusServer(config_text=yaml_text) as prom:
         prom.wait_for(lambda: prom.targets(health="up"), timeout=30)
