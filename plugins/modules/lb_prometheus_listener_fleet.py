@@ -1,0 +1,386 @@
+#!/usr/bin/python
+# Copyright (c) octavia.monitoring contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+DOCUMENTATION = r"""
+module: lb_prometheus_listener_fleet
+short_description: Give many Octavia load balancers their PROMETHEUS listener in one task
+version_added: 0.1.0
+description:
+  - Does for a list of load balancers what M(octavia.monitoring.lb_prometheus_listener) does for
+    one, in a single module run. It creates, updates or deletes the listener of protocol C(PROMETHEUS)
+    through which each load balancer serves its metrics at C(/metrics).
+  - B(Why this module exists beside lb_prometheus_listener.) A rollout that calls the single module
+    once per load balancer pays, for every load balancer, a module start (AnsiballZ, the Python
+    interpreter, the openstacksdk import, authentication) and its own lookups, which is slow for
+    hundreds of load balancers. This module reads the whole fleet with a few listing requests (load
+    balancers, listeners, floating IPs) regardless of its size, plans every load balancer with the
+    same plan and check code as M(octavia.monitoring.lb_prometheus_listener), and writes only the
+    load balancers that need a change, several at a time, through the same wait-for-idle and 409
+    retry. A run that changes nothing makes no write at all.
+  - Every load balancer gets its own result. One that fails (not found, ambiguous name, C(ERROR)
+    state, a port taken by another listener, an API error) does not stop the others; see
+    O(fail_on_error).
+  - Load balancers whose provider has no C(PROMETHEUS) listeners (C(ovn)) are reported as skipped,
+    with a pointer to the statistics exposition of the C(octavia.monitoring.stats) playbook.
+  - The listener is identified inside its load balancer by protocol C(PROMETHEUS) plus O(name);
+    a single C(PROMETHEUS) listener under another name is adopted and renamed. Options the task
+    does not set are left as they are. Octavia cannot change O(protocol_port), so a new port
+    replaces the listener (delete, then create).
+author:
+  - octavia.monitoring contributors
+extends_documentation_fragment:
+  - octavia.monitoring._auth
+  - octavia.monitoring._attributes
+  - octavia.monitoring._attributes.actiongroup_octavia
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode reports the same per-load-balancer C(changed), C(action), C(diff) and failures
+        as the real run, without writing. A load balancer in C(ERROR) that needs a change is
+        reported as failed in check mode too.
+      - As with M(octavia.monitoring.lb_prometheus_listener), an operator who disabled
+        C(PROMETHEUS) listeners is only discovered by the real create.
+  diff_mode:
+    support: full
+    details: The diff is a list with one entry per changed load balancer, its headers naming it.
+  idempotent:
+    support: full
+options:
+  load_balancers:
+    description:
+      - Names or IDs of the load balancers to handle.
+      - A name that matches several load balancers, or nothing, is a failure of that entry only.
+      - When O(filters) is also set, only load balancers that pass the filters can be selected.
+      - At least one of O(load_balancers) and O(filters) is required. An empty O(filters) without
+        O(load_balancers) selects every load balancer the credentials can see.
+    type: list
+    elements: str
+    aliases: [loadbalancers]
+  filters:
+    description:
+      - Select load balancers by their attributes instead of (or on top of) O(load_balancers).
+      - The same filters as the C(octavia.monitoring.loadbalancers) inventory plugin.
+    type: dict
+    suboptions:
+      project_ids:
+        description: Only load balancers of these projects.
+        type: list
+        elements: str
+      tags:
+        description: Only load balancers that carry all these tags.
+        type: list
+        elements: str
+      name_pattern:
+        description: Only load balancers whose name matches this shell-style pattern, such as V(web-*).
+        type: str
+      providers:
+        description: Only load balancers of these providers, such as V(amphora).
+        type: list
+        elements: str
+      provisioning_statuses:
+        description: Only load balancers in these provisioning states, such as V(ACTIVE).
+        type: list
+        elements: str
+  name:
+    description:
+      - Name of the C(PROMETHEUS) listener on each load balancer.
+    type: str
+    default: prometheus
+  protocol_port:
+    description:
+      - TCP port on each VIP where C(/metrics) is served.
+      - This attribute cannot be updated. A different value replaces the listener
+        (delete, then create), which interrupts scraping for a moment.
+      - Must not be used by another TCP-based listener of the same load balancer; a load balancer
+        where it is fails alone.
+    type: int
+    default: 8088
+    aliases: [port]
+  allowed_cidrs:
+    description:
+      - Networks allowed to connect to the listeners, as CIDRs such as V(192.0.2.0/24); a plain
+        address means that address alone (V(/32) or V(/128)).
+      - Required with O(state=present), for the same reason as in
+        M(octavia.monitoring.lb_prometheus_listener); V(0.0.0.0/0) or V(::/0) given explicitly
+        is accepted with a warning.
+      - Compared as a set of normalised networks. A load balancer whose VIPs have none of the
+        IP versions given fails alone.
+    type: list
+    elements: str
+  description:
+    description:
+      - Description of the listeners.
+    type: str
+  is_admin_state_up:
+    description:
+      - Whether the listeners are administratively up.
+    type: bool
+    aliases: [admin_state_up]
+  connection_limit:
+    description:
+      - Maximum number of concurrent connections; V(-1) means unlimited.
+    type: int
+  tags:
+    description:
+      - Tags of the listeners, compared as a set.
+    type: list
+    elements: str
+  timeout_client_data:
+    description:
+      - Frontend client inactivity timeout in milliseconds.
+    type: int
+  timeout_member_connect:
+    description:
+      - Backend member connection timeout in milliseconds.
+    type: int
+  timeout_member_data:
+    description:
+      - Backend member inactivity timeout in milliseconds.
+    type: int
+  timeout_tcp_inspect:
+    description:
+      - Time in milliseconds to wait for additional TCP packets for content inspection.
+    type: int
+  state:
+    description:
+      - V(present) creates or updates the listeners, V(absent) deletes them.
+    type: str
+    choices: [present, absent]
+    default: present
+  concurrency:
+    description:
+      - How many load balancers are written at the same time.
+      - Octavia locks each load balancer while it changes, but different load balancers change
+        independently; the writes of one load balancer always run one after the other.
+    type: int
+    default: 8
+  fail_on_error:
+    description:
+      - Whether the task fails when at least one load balancer failed. Either way every load
+        balancer is attempted and C(results) lists each one's outcome.
+      - Set V(false) when a later task decides what a failure means, as the
+        C(octavia.monitoring.octavia_listeners) role does to mark each failed load balancer's
+        inventory host failed.
+    type: bool
+    default: true
+notes:
+  - O(timeout) applies to each load balancer separately, from the moment its first write starts.
+  - The fleet is read with one listing of load balancers, one of listeners and one of floating IPs
+    per run, and the API versions list once when a listener must be created; the listings are
+    paginated by the API for very large fleets.
+seealso:
+  - module: octavia.monitoring.lb_prometheus_listener
+  - module: octavia.monitoring.lb_prometheus_listener_info
+  - module: octavia.monitoring.lb_stats_info
+"""
+
+EXAMPLES = r"""
+- name: Give three load balancers a metrics endpoint for the Prometheus network
+  octavia.monitoring.lb_prometheus_listener_fleet:
+    cloud: mycloud
+    load_balancers:
+      - web-lb
+      - api-lb
+      - 0f6c2a53-8d3e-4f7e-9a51-6c1b2d3e4f50
+    allowed_cidrs:
+      - 192.0.2.10/32
+
+- name: Every amphora load balancer of one project, ten at a time, without failing the play
+  octavia.monitoring.lb_prometheus_listener_fleet:
+    filters:
+      project_ids:
+        - 5b3f0c8f1e2d4a6b9c7d8e9f0a1b2c3d
+      providers:
+        - amphora
+    allowed_cidrs:
+      - 192.0.2.0/24
+    concurrency: 10
+    fail_on_error: false
+
+- name: Remove the metrics endpoints of every load balancer tagged monitored
+  octavia.monitoring.lb_prometheus_listener_fleet:
+    filters:
+      tags:
+        - monitored
+    state: absent
+"""
+
+RETURN = r"""
+results:
+  description:
+    - One item per load balancer, sorted by load balancer name then ID; entries of
+      O(load_balancers) that matched nothing or several load balancers come last.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    requested:
+      description: The entry of O(load_balancers) this item answers, or the load balancer ID when selected by O(filters).
+      type: str
+    load_balancer:
+      description:
+        - Summary of the load balancer, as M(octavia.monitoring.lb_prometheus_listener) returns it
+          (id, name, vip_address, vip_port_id, project_id, provider, availability_zone,
+          provisioning_status, operating_status, floating_ip).
+        - V(null) when the entry matched no single load balancer.
+      type: dict
+    changed:
+      description: Whether this load balancer was (or in check mode would be) changed.
+      type: bool
+    action:
+      description: V(create), V(update), V(replace), V(delete), or V(null) when nothing changes.
+      type: str
+    diff:
+      description: C(before) and C(after) of the managed listener settings; empty when unchanged.
+      type: dict
+    listener:
+      description:
+        - The listener after the run, as the API shows it; in check mode the settings it would have.
+        - V(null) when there is none (deleted, skipped, or never created).
+      type: dict
+    scrape_target:
+      description: C(host:port) where Prometheus scrapes the listener (IPv6 in brackets), or V(null).
+      type: str
+    skipped:
+      description: True when the provider has no C(PROMETHEUS) listeners; O(msg) says where to get the figures instead.
+      type: bool
+    failed:
+      description: True when this load balancer failed; the others are unaffected.
+      type: bool
+    msg:
+      description: Why the load balancer failed or was skipped; empty otherwise.
+      type: str
+  sample:
+    - requested: web-lb
+      load_balancer:
+        id: 0f6c2a53-8d3e-4f7e-9a51-6c1b2d3e4f50
+        name: web-lb
+        vip_address: 192.0.2.50
+        vip_port_id: 6a0e5d4c-3b2a-4f1e-8d7c-6b5a4f3e2d1c
+        project_id: 5b3f0c8f1e2d4a6b9c7d8e9f0a1b2c3d
+        provider: amphora
+        availability_zone: null
+        provisioning_status: ACTIVE
+        operating_status: ONLINE
+        floating_ip: null
+      changed: true
+      action: create
+      diff:
+        before: {}
+        after: {name: prometheus, protocol_port: 8088, allowed_cidrs: [192.0.2.10/32]}
+      listener:
+        id: 4f1c2b9e-3a57-4c8d-9b1e-2f6a7c8d9e01
+        name: prometheus
+        protocol: PROMETHEUS
+        protocol_port: 8088
+        allowed_cidrs: [192.0.2.10/32]
+      scrape_target: 192.0.2.50:8088
+      skipped: false
+      failed: false
+      msg: ""
+summary:
+  description: Counts over C(results).
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of items in C(results).
+      type: int
+    changed:
+      description: Load balancers changed (or that would be, in check mode).
+      type: int
+    unchanged:
+      description: Load balancers already as wanted.
+      type: int
+    skipped:
+      description: Load balancers whose provider has no C(PROMETHEUS) listeners.
+      type: int
+    failed:
+      description: Load balancers that failed.
+      type: int
+    actions:
+      description: Number of changed load balancers per action.
+      type: dict
+  sample:
+    total: 3
+    changed: 1
+    unchanged: 1
+    skipped: 0
+    failed: 1
+    actions: {create: 1}
+"""
+
+from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaError, OctaviaModule
+from ansible_collections.octavia.monitoring.plugins.module_utils._compare import check_listener_options
+from ansible_collections.octavia.monitoring.plugins.module_utils._fleet import (
+    Fleet,
+    failure_message,
+    normalise_filters,
+    read_cloud,
+    select_load_balancers,
+    summarise,
+)
+
+
+class FleetModule(OctaviaModule):
+    argument_spec = dict(
+        load_balancers=dict(type="list", elements="str", aliases=["loadbalancers"]),
+        filters=dict(type="dict", options=dict(
+            project_ids=dict(type="list", elements="str"),
+            tags=dict(type="list", elements="str"),
+            name_pattern=dict(type="str"),
+            providers=dict(type="list", elements="str"),
+            provisioning_statuses=dict(type="list", elements="str"),
+        )),
+        name=dict(type="str", default="prometheus"),
+        protocol_port=dict(type="int", default=8088, aliases=["port"]),
+        allowed_cidrs=dict(type="list", elements="str"),
+        description=dict(type="str"),
+        is_admin_state_up=dict(type="bool", aliases=["admin_state_up"]),
+        connection_limit=dict(type="int"),
+        tags=dict(type="list", elements="str"),
+        timeout_client_data=dict(type="int"),
+        timeout_member_connect=dict(type="int"),
+        timeout_member_data=dict(type="int"),
+        timeout_tcp_inspect=dict(type="int"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        concurrency=dict(type="int", default=8),
+        fail_on_error=dict(type="bool", default=True),
+    )
+    module_kwargs = dict(required_one_of=[("load_balancers", "filters")])
+
+    def run(self):
+        cidrs = self.validate_options()
+        cloud = read_cloud(self.conn, normalise_filters(self.params["filters"]))
+        if self.params["load_balancers"] is None:
+            selected, errors = [(lb["id"], lb) for lb in cloud["load_balancers"]], []
+        else:
+            selected, errors = select_load_balancers(cloud["load_balancers"], self.params["load_balancers"])
+        fleet = Fleet(self.conn, self.params, cidrs, self.check_mode, self.params["concurrency"])
+        results = fleet.run(cloud, selected, errors)
+        result = dict(changed=any(item["changed"] for item in results), results=results,
+                      summary=summarise(results),
+                      diff=[item["diff"] for item in results if item["changed"]])
+        message = failure_message(results)
+        if message and self.params["fail_on_error"]:
+            raise OctaviaError(message, **result)
+        return result
+
+    def validate_options(self):
+        if self.params["concurrency"] < 1:
+            raise OctaviaError("concurrency must be 1 or more, not %s." % self.params["concurrency"])
+        cidrs, warnings = check_listener_options(self.params)
+        for warning in warnings:
+            self.warn(warning)
+        return cidrs
+
+
+def main():
+    FleetModule().execute()
+
+
+if __name__ == "__main__":
+    main()
