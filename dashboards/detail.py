@@ -51,7 +51,8 @@ def overview():
         p.stat_panel("Metrics endpoint", "UP when Prometheus scraped the PROMETHEUS listener at the last attempt.",
                      "none", [p.query(agg("max", (), metric("up", OCTAVIA_TARGET, *LB)), "endpoint", instant=True)],
                      steps=[(None, p.RED), (1, p.GREEN)], mappings=p.UP_DOWN_MAPPING),
-        p.gauge_panel("Amphora CPU", "CPU load of the amphora: its 1-minute load average over its CPU count.",
+        p.gauge_panel("Amphora CPU", "CPU load of the amphora: its 1-minute load average over its CPU count "
+                      "(Octavia's measure; above 100 % the amphora is overloaded).",
                       "percent", [p.query(agg("max", (), metric("octavia_loadbalancer_cpu", *LB)), "cpu", instant=True)],
                       steps=[(None, p.GREEN), (70, p.ORANGE), (90, p.RED)]),
         p.gauge_panel("Amphora memory", "Memory in use on the amphora.",
@@ -222,11 +223,12 @@ def latency():
 def amphora():
     """The amphora itself: CPU, memory, connections against the limit, HAProxy memory."""
     return [
-        p.timeseries_panel("Amphora CPU and memory", "CPU load (1-minute load average over CPU count) and "
-                           "memory in use on the amphora.", "percent", [
+        p.timeseries_panel("Amphora CPU and memory", "CPU load (the 1-minute load average over the CPU "
+                           "count, above 100 % when processes wait for a CPU) and memory in use on the amphora.",
+                           "percent", [
                                p.query(agg("max", (), metric("octavia_loadbalancer_cpu", *LB)), "CPU"),
                                p.query(agg("max", (), metric("octavia_loadbalancer_memory", *LB)), "memory"),
-                           ], max_value=100),
+                           ]),
         p.timeseries_panel("Connections against the limit", "Open connections (solid) and HAProxy's "
                            "process connection limit (dashed).", "short", [
                                p.query(agg("sum", (), metric("octavia_loadbalancer_current_connections", *LB)), "open"),
