@@ -11,12 +11,12 @@ One haproxy per load balancer, as in an amphora; one Python process for all prox
 State for `labctl.py status` goes to <lab>/amphorae/state.json on every poll.
 """
 import dataclasses
+import errno
 import hashlib
 import ipaddress
 import json
 import logging
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -30,8 +30,14 @@ LOG = logging.getLogger("lab.agent")
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 STOP_MARKER = "stopped"
 RETIRE_GRACE = 10.0        # an old haproxy may finish its connections this long after a reload
-RESTART_BACKOFF = 5.0      # wait before starting a haproxy that exited on its own again
+RESTART_BACKOFF = 5.0      # wait before starting a haproxy that crashed after running a while
+EARLY_EXIT = 3.0           # an exit this soon after start is a config or bind error: no retry
 UUID_LEN = 36
+STATE_EVERY = 2.0          # seconds between state.json writes during a long reconcile pass
+
+
+class BindConflict(Exception):
+    """A VIP:port of the rendered config is held by a process that is not this amphora."""
 
 
 @dataclasses.dataclass
@@ -129,6 +135,7 @@ class Amphora:
         self.info = {}
         self.vips = []
         self.restart_at = None
+        self.started_at = 0.0
 
     @property
     def cfg_path(self):
@@ -156,21 +163,38 @@ class Amphora:
             self.config = None
             self.state, self.error = "idle", "no listener that haproxy serves"
             return
-        if text == self.config and self.running():
+        wants_proxy = "prometheus-exporter-internal-endpoint" in text
+        if text == self.config and self.running() and self.proxy == wants_proxy:
             return
+        # haproxy binds with SO_REUSEPORT, so an address some other process (another lab,
+        # a stray haproxy) already listens on would be shared silently instead of failing.
+        for bind in set(render.binds(text)) - set(render.binds(self.config or "")):
+            host, _sep, port = bind.rpartition(":")
+            if not procs.port_is_free(int(port), host):
+                owner = procs.port_owner(int(port))
+                holder = f" by pid {owner[0]} ({owner[1][:60]})" if owner else ""
+                raise BindConflict(f"{bind} is already in use{holder}")
         candidate = self.dir / "haproxy.cfg.new"
         candidate.write_text(text)
-        check = subprocess.run([self.agent.haproxy, "-c", "-q", "-f", str(candidate)],
-                               capture_output=True, text=True, check=False)
-        if check.returncode != 0:
-            self.state = "error"
-            self.error = ("haproxy rejected the rendered config: "
-                          + (check.stdout + check.stderr).strip()[-600:])
-            LOG.error("%s: %s", self.lb_id, self.error)
-            return
+        if self.running():
+            # Check before a reload so that a bad config leaves the running one alone. A
+            # first start skips the check (it costs as much as the start): haproxy refuses
+            # a bad config by exiting at once, which supervise() reports.
+            check = subprocess.run([self.agent.haproxy, "-c", "-q", "-f", str(candidate)],
+                                   capture_output=True, text=True, check=False)
+            if check.returncode != 0:
+                self.state = "error"
+                self.error = ("haproxy rejected the new config, the previous one still runs: "
+                              + (check.stdout + check.stderr).strip()[-600:])
+                LOG.error("%s: %s", self.lb_id, self.error)
+                return
+        # The proxy first: if its address cannot be bound, nothing changes and the next
+        # poll tries again (OSError goes to the caller).
+        self._ensure_proxy(wants_proxy)
         candidate.replace(self.cfg_path)
+        if text == self.config and self.running():
+            return
         self.config = text
-        self._ensure_proxy("prometheus-exporter-internal-endpoint" in text)
         if self.running():
             self._reload()
         else:
@@ -186,18 +210,20 @@ class Amphora:
 
     def _start(self):
         self.proc, self.record_path = self._spawn()
+        self.started_at = time.monotonic()
         self.state, self.error, self.restart_at = "running", "", None
         LOG.info("%s: haproxy %s started (VIP %s)", self.lb_id, self.proc.pid, ", ".join(self.vips))
 
     def _reload(self):
         from octavia.amphorae.backends.utils import haproxy_query
         # As the amphora agent does before a reload: keep member health across it.
-        haproxy_query.HAProxyQuery(str(self.dir / "haproxy.sock")).save_state(
+        haproxy_query.HAProxyQuery(str(self.dir / "sock")).save_state(
             str(self.dir / "servers-state"))
         old, old_path = self.proc, self.record_path
         # -sf: the new process binds (SO_REUSEPORT), then tells the old one to stop
         # listening and finish its connections, as a systemd reload in an amphora does.
         self.proc, self.record_path = self._spawn(("-sf", str(old.pid)))
+        self.started_at = time.monotonic()
         self.retiring.append((old, old_path, time.monotonic() + RETIRE_GRACE))
         self.state, self.error = "running", ""
         LOG.info("%s: haproxy reloaded, %s -> %s", self.lb_id, old.pid, self.proc.pid)
@@ -214,13 +240,21 @@ class Amphora:
                 proc.terminate()
         if self.proc is not None and self.proc.poll() is not None:
             code = self.proc.returncode
+            early = now - self.started_at < EARLY_EXIT
             self.record_path.unlink(missing_ok=True)
             self.proc = None
             self.state = "error"
             self.error = (f"haproxy exited with code {code}: "
                           + procs.tail(self.dir / "haproxy.log", 5).replace("\n", " | "))
-            self.restart_at = now + RESTART_BACKOFF
+            # A config or bind error repeats until something changes through the API
+            # (a new fingerprint re-renders), so only a later crash is retried.
+            self.restart_at = None if early else now + RESTART_BACKOFF
             LOG.error("%s: %s", self.lb_id, self.error)
+            if early and self.retiring and self.retiring[-1][0].poll() is None:
+                # haproxy -sf signals the old process only once it runs itself, so the
+                # previous haproxy still serves the previous config: keep it.
+                self.proc, self.record_path, _deadline = self.retiring.pop()
+                self.error += " (the previous haproxy keeps serving the previous config)"
         if (self.proc is None and self.restart_at and now >= self.restart_at
                 and self.config and not self.stopped_by_user):
             self._start()
@@ -268,6 +302,7 @@ class Agent:
         self.db_error = ""
         self.stop_event = threading.Event()
         self.hub = None
+        self.state_written = 0.0
 
     # Lifecycle -----------------------------------------------------------------------------
     def run(self):
@@ -326,12 +361,15 @@ class Agent:
     # Reconcile -----------------------------------------------------------------------------
     def _free_slot(self):
         used = {amp.slot for amp in self.amphorae.values()}
-        slot = 1
-        while slot in used:
-            slot += 1
-        if slot >= self.s.amp_net.num_addresses - 1:
-            raise RuntimeError(f"OCTAVIA_LAB_AMP_NET {self.s.amp_net} has no free address left")
-        return slot
+        for slot in range(1, self.s.amp_net.num_addresses - 1):
+            if slot in used:
+                continue
+            # Another lab on this host (other OCTAVIA_LAB_DIR) may hold the same internal
+            # address; haproxy binds with SO_REUSEPORT and would silently share it.
+            ip = str(self.s.amp_net.network_address + slot)
+            if procs.port_is_free(9101, ip) and procs.port_is_free(9102, ip):
+                return slot
+        raise RuntimeError(f"OCTAVIA_LAB_AMP_NET {self.s.amp_net} has no free address left")
 
     def _why_not_served(self, row):
         for vip in row.vips:
@@ -384,6 +422,8 @@ class Agent:
                 amp.state = "pending"
             if row.status != "ACTIVE" or row.fingerprint == amp.fingerprint:
                 continue
+            if time.monotonic() - self.state_written > STATE_EVERY:
+                self.write_state()   # a long pass (many new load balancers) keeps the heartbeat fresh
             try:
                 self._render_and_apply(amp, row, taken)
             except Exception as exc:   # one broken load balancer must not stop the others
@@ -393,7 +433,7 @@ class Agent:
 
     def _render_and_apply(self, amp, row, taken):
         paths = {"base_amp_path": str(self.s.amp_dir), "base_crt_dir": str(self.s.amp_dir / "certs"),
-                 "socket_path": str(amp.dir / "haproxy.sock"), "log_socket": str(self.s.amp_log_socket)}
+                 "socket_path": str(amp.dir / "sock"), "log_socket": str(self.s.amp_log_socket)}
         try:
             text, info = render.render_loadbalancer(row.id, paths, self.versions)
             if text is not None:
@@ -414,9 +454,22 @@ class Agent:
             return
         try:
             amp.apply(text, info)
+        except BindConflict as exc:
+            # No fingerprint: retried on every poll, so it starts once the address is free.
+            if amp.error != str(exc):
+                LOG.error("%s: %s", row.id, exc)
+            amp.state, amp.error = "error", str(exc)
+            return
         except OSError as exc:
-            amp.state, amp.error = "error", f"cannot start: {exc}"
-            LOG.error("%s: %s", row.id, amp.error)
+            message = f"cannot start: {exc}"
+            if amp.error != message:
+                LOG.error("%s: %s", row.id, message)
+            amp.state, amp.error = "error", message
+            if exc.errno == errno.EADDRINUSE:
+                # Someone else (another lab on this host?) took the internal address since
+                # it was chosen: move to a free one; the next poll renders with it.
+                amp.slot = self._free_slot()
+                amp.ip = str(self.s.amp_net.network_address + amp.slot)
             return
         amp.fingerprint = row.fingerprint
         for bind in render.binds(text or ""):
@@ -432,6 +485,7 @@ class Agent:
         tmp = self.s.amp_state.with_name("state.json.tmp")
         tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
         tmp.replace(self.s.amp_state)
+        self.state_written = time.monotonic()
 
 
 def main(settings):

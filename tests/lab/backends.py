@@ -47,13 +47,19 @@ class _Handler(BaseHTTPRequestHandler):
         """Tests count requests through `HttpBackend.hits`, not stderr."""
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """haproxy's health checks hang up early; that is not worth a traceback on stderr."""
+
+
 class HttpBackend:
     """One HTTP server on address:port (port 0: the kernel picks a free one)."""
 
     def __init__(self, address="127.0.0.1", port=0, default_status=404, name=None):
         self.default_status = default_status
-        self._server = ThreadingHTTPServer((address, port), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((address, port), _Handler)
         self._server.backend = self
         self.address, self.port = self._server.server_address[:2]
         self.name = name or f"{self.address}:{self.port}"

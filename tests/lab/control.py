@@ -86,7 +86,7 @@ class Lab:
         return all(row["healthy"] for row in self.status_rows())
 
     def up(self):
-        """Start what is not running, reuse what is. Returns True if anything was started."""
+        """Start what is not running, reuse what is. Returns the names of the components started."""
         t0 = time.monotonic()
         with _locked(self.s):
             self._check_socket_paths()
@@ -96,7 +96,7 @@ class Lab:
             if all(running.values()) and all(s.health()[0] for s in svc.values()):
                 self.out(f"lab already up, reused in {time.monotonic() - t0:.1f}s; "
                          f"clouds.yaml: {self.s.clouds_yaml} (cloud {CLOUD_NAME})")
-                return False
+                return []
             to_start = [s for name, s in svc.items() if not running[name]]
             self._check_binaries(to_start)
             self._check_ports(to_start)
@@ -113,8 +113,8 @@ class Lab:
             _wait_healthy(svc["epmd"], deadline)
             launch("rabbitmq")
             _wait_healthy(svc["mariadb"], deadline)
-            if not (running["octavia-api"] and running["octavia-worker"]
-                    and running["amphora-agent"]):
+            # The schema only has to be at head before the API or the worker start.
+            if not (running["octavia-api"] and running["octavia-worker"]):
                 self._migrate()
             launch("octavia-api")
             launch("amphora-agent")
@@ -124,7 +124,7 @@ class Lab:
                 _wait_healthy(svc[name], deadline)
             self.out(f"lab up in {time.monotonic() - t0:.1f}s (started: {', '.join(started)}); "
                      f"clouds.yaml: {self.s.clouds_yaml} (cloud {CLOUD_NAME}); API {self.s.api_url}")
-            return True
+            return started
 
     def _migrate(self):
         log = self.s.log("db-manage")

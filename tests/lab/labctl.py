@@ -11,6 +11,7 @@ Run it with the project's virtualenv: .venv/bin/python tests/lab/labctl.py ...
 import argparse
 import json
 import pathlib
+import signal
 import sys
 import time
 
@@ -158,7 +159,7 @@ def parser():
     top = argparse.ArgumentParser(
         prog="labctl.py", description="Run the local Octavia lab.",
         epilog=f"State lives in OCTAVIA_LAB_DIR (default <repo>/.lab). Ports: {ports}.")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("up", help="start the lab, or reuse the running one").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop every lab process").set_defaults(func=cmd_down)
     status = sub.add_parser("status", help="each component with PID, port, health; exit 1 if not up")
@@ -180,7 +181,8 @@ def parser():
     amp.add_argument("lb_id", nargs="?")
     amp.add_argument("--timeout", type=float, default=15.0)
     amp.set_defaults(func=cmd_amphora)
-    agent = sub.add_parser("amphora-agent", help=argparse.SUPPRESS)
+    # No help text: internal (labctl up starts it), so it stays out of the command list.
+    agent = sub.add_parser("amphora-agent")
     agent.set_defaults(func=cmd_agent)
     backend = sub.add_parser("backend", help="run a test HTTP backend in the foreground")
     backend.add_argument("--address", default="127.0.0.1")
@@ -191,6 +193,8 @@ def parser():
 
 
 def main(argv=None):
+    # Behave like other command-line tools when piped into `head`.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = parser().parse_args(argv)
     try:
         lab = Lab(Settings())

@@ -199,4 +199,4 @@ class Settings:
         """Every UNIX socket path the lab creates (the kernel limits them to 107 bytes)."""
         sample_lb = "00000000-0000-0000-0000-000000000000"
         return [self.mysql_socket, self.amp_log_socket,
-                self.amp_dir / sample_lb / "haproxy.sock"]
+                self.amp_dir / sample_lb / "sock"]

@@ -1,0 +1,136 @@
+"""Create load balancers in the lab for a test, and delete everything they hold afterwards.
+
+Octavia with auth_strategy = noauth needs a project_id on every create. The noop network
+driver accepts any VIP subnet id and uses the requested vip_address, so a VIP is simply a
+free address in 127.1.0.0/16 (the range this factory owns in the shared lab).
+"""
+import ipaddress
+import random
+import time
+import uuid
+
+from openstack.exceptions import ConflictException
+
+from lab.errors import LabError
+from lab.services import PROBE_SOURCE
+
+DEFAULT_PROJECT = "lab-project"
+# Any id works with the noop network driver; a fixed one makes lab objects easy to spot.
+LAB_VIP_SUBNET_ID = "1ab0c0de-0000-4000-8000-000000000001"
+VIP_RANGE = ipaddress.ip_network("127.1.0.0/16")
+PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
+
+
+class LoadBalancerFactory:
+    """Creates load balancers through openstacksdk and remembers them for cleanup()."""
+
+    def __init__(self, conn, name_prefix=None, timeout=60.0):
+        self.conn = conn
+        self.prefix = name_prefix or f"labfx-{uuid.uuid4().hex[:8]}"
+        self.timeout = timeout
+        self.created = []
+        self._handed_out = set()
+        self._count = 0
+
+    # VIPs ------------------------------------------------------------------------------
+    def _vips_in_use(self):
+        return {lb.vip_address for lb in self.conn.load_balancer.load_balancers()} | self._handed_out
+
+    def allocate_vips(self, count):
+        """`count` addresses in 127.1.0.0/16 that no load balancer in the lab uses."""
+        in_use = self._vips_in_use() | {PROBE_SOURCE}
+        chosen = []
+        while len(chosen) < count:
+            # Random rather than sequential, so parallel test sessions rarely pick the same one.
+            host = random.randint(1, VIP_RANGE.num_addresses - 2)
+            address = str(VIP_RANGE.network_address + host)
+            if address.endswith((".0", ".255")) or address in in_use:
+                continue
+            in_use.add(address)
+            chosen.append(address)
+        self._handed_out.update(chosen)
+        return chosen
+
+    # Create ----------------------------------------------------------------------------
+    def _attrs(self, name, vip_address, project_id, attrs):
+        self._count += 1
+        body = {"name": name or f"{self.prefix}-{self._count}", "project_id": project_id,
+                "vip_address": vip_address}
+        if not any(key in attrs for key in ("vip_subnet_id", "vip_network_id", "vip_port_id")):
+            body["vip_subnet_id"] = LAB_VIP_SUBNET_ID
+        body.update(attrs)
+        return body
+
+    def create(self, name=None, vip_address=None, project_id=DEFAULT_PROJECT, wait=True, **attrs):
+        """Create one load balancer (ACTIVE when wait=True) and return it."""
+        vip = vip_address or self.allocate_vips(1)[0]
+        lb = self.conn.load_balancer.create_load_balancer(
+            **self._attrs(name, vip, project_id, attrs))
+        self.created.append(lb.id)
+        return self.wait_active([lb.id])[0] if wait else lb
+
+    def create_many(self, count, project_id=DEFAULT_PROJECT, wait=True, **attrs):
+        """Create `count` load balancers, each on its own VIP, then wait for all of them."""
+        vips = self.allocate_vips(count)
+        ids = []
+        for vip in vips:
+            lb = self.conn.load_balancer.create_load_balancer(
+                **self._attrs(None, vip, project_id, attrs))
+            self.created.append(lb.id)
+            ids.append(lb.id)
+        if not wait:
+            return [self.conn.load_balancer.get_load_balancer(i) for i in ids]
+        return self.wait_active(ids)
+
+    def track(self, lb_id):
+        """Also delete `lb_id` at cleanup (for load balancers created some other way)."""
+        self.created.append(lb_id)
+
+    # Wait ------------------------------------------------------------------------------
+    def _by_id(self):
+        return {lb.id: lb for lb in self.conn.load_balancer.load_balancers()}
+
+    def wait_active(self, ids, timeout=None):
+        """Wait until every id is ACTIVE (one list call per poll); return them in order."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            current = self._by_id()
+            missing = [i for i in ids if i not in current]
+            failed = [i for i in ids if i in current and current[i].provisioning_status == "ERROR"]
+            if missing or failed:
+                raise LabError(f"load balancers went ERROR or vanished: {failed + missing}.")
+            if all(current[i].provisioning_status == "ACTIVE" for i in ids):
+                return [current[i] for i in ids]
+            if time.monotonic() > deadline:
+                waiting = {i: current[i].provisioning_status for i in ids
+                           if current[i].provisioning_status != "ACTIVE"}
+                raise LabError(f"load balancers not ACTIVE after {timeout or self.timeout:.0f}s: "
+                               f"{waiting}.")
+            time.sleep(0.2)
+
+    # Cleanup ---------------------------------------------------------------------------
+    def cleanup(self):
+        """Delete (cascade) everything created, wait until it is gone; raise if anything stays."""
+        remaining = list(dict.fromkeys(self.created))
+        deadline = time.monotonic() + self.timeout
+        requested = set()
+        while remaining:
+            current = self._by_id()
+            remaining = [i for i in remaining if i in current]
+            for lb_id in remaining:
+                status = current[lb_id].provisioning_status
+                # A load balancer that is PENDING_* answers 409 to a delete: wait for it.
+                if lb_id not in requested and status not in PENDING:
+                    try:
+                        self.conn.load_balancer.delete_load_balancer(lb_id, cascade=True,
+                                                                     ignore_missing=True)
+                        requested.add(lb_id)
+                    except ConflictException:
+                        pass   # it went PENDING_* since the listing; retried on the next pass
+            if not remaining:
+                break
+            if time.monotonic() > deadline:
+                raise LabError(f"load balancers still present {self.timeout:.0f}s after cleanup "
+                               f"started: {remaining}.")
+            time.sleep(0.2)
+        self.created.clear()
