@@ -85,6 +85,7 @@ def fleet_table():
         p.query(agg("max", key, metric("octavia_loadbalancer_cpu", *SCOPE)), instant=True, fmt="table"),
         p.query(agg("max", key, metric("octavia_loadbalancer_memory", *SCOPE)), instant=True, fmt="table"),
     ]
+
     def alarm(*steps):
         # Colour the cell's background by thresholds: an operator scans for red.
         return [p.prop("thresholds", p.thresholds((None, p.GREEN), *steps).build()), p.cell_color("background")]
