@@ -542,3 +542,26 @@ def lb_stats_item(lb, stats, listeners=None):
             for lst, st in sorted(listeners, key=lambda p: (p[0].get("protocol_port") or 0,
                                                             p[0]["id"]))]
     return item
+
+
+def stats_report(lbs, listeners, stats):
+    """Assemble lb_stats_info's result from what was fetched.
+
+    :param lbs: the load balancer dicts in scope, in the order to report.
+    :param listeners: listener dicts to report under their load balancer, or
+        ``None`` when listeners were not asked for.
+    :param stats: object ID -> statistics dict; an object missing here was
+        deleted while the statistics were read and is left out.
+    :returns: ``(load_balancers, totals)``.
+    """
+    items = []
+    for lb in lbs:
+        if lb["id"] not in stats:
+            continue
+        pairs = None
+        if listeners is not None:
+            pairs = [(x, stats[x["id"]]) for x in listeners
+                     if parent_lb_id(x) == lb["id"] and x["id"] in stats]
+        items.append(lb_stats_item(lb, stats[lb["id"]], pairs))
+    return items, sum_stats(item["stats"] for item in items)
+

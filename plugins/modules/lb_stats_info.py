@@ -181,10 +181,9 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._base import (
     to_plain,
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    lb_stats_item,
     match_filters,
     parent_lb_id,
-    sum_stats,
+    stats_report,
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import (
     describe,
@@ -211,16 +210,8 @@ class StatsInfoModule(OctaviaModule):
         if self.params["concurrency"] < 1:
             raise OctaviaError("concurrency must be 1 or more, not %s." % self.params["concurrency"])
         lbs, listeners = self.scope()
-        stats = self.fetch(lbs, listeners)
-        items = []
-        for lb in lbs:
-            if lb["id"] not in stats:
-                continue
-            pairs = None
-            if listeners is not None:
-                pairs = [(x, stats[x["id"]]) for x in listeners if parent_lb_id(x) == lb["id"] and x["id"] in stats]
-            items.append(lb_stats_item(lb, stats[lb["id"]], pairs))
-        return dict(load_balancers=items, totals=sum_stats(item["stats"] for item in items))
+        items, totals = stats_report(lbs, listeners, self.fetch(lbs, listeners))
+        return dict(load_balancers=items, totals=totals)
 
     def scope(self):
         """Return (load balancers, listeners or None) to read, in a stable order."""

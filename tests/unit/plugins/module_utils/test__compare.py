@@ -538,3 +538,26 @@ def test_lb_stats_item_with_listeners_sorted_by_port():
     assert item["listeners"][0] == {"id": "a", "name": "", "protocol": "UDP", "protocol_port": 53,
                                     "stats": c.stats_fields({"bytes_out": 1})}
     assert c.lb_stats_item(LB, {}, [])["listeners"] == []
+
+
+def test_stats_report_skips_deleted_and_sums_what_is_returned():
+    lb_a = dict(LB, id="a", name="a")
+    lb_b = dict(LB, id="b", name="b")
+    lb_gone = dict(LB, id="gone", name="gone")
+    listeners = [listener(id="la", load_balancers=[{"id": "a"}]),
+                 listener(id="lgone", load_balancers=[{"id": "a"}]),
+                 listener(id="lb", load_balancers=[{"id": "b"}])]
+    stats = {"a": {"bytes_in": 10, "total_connections": 1}, "b": {"bytes_in": 5},
+             "la": {"bytes_in": 10}, "lb": {"bytes_in": 5}}
+    items, totals = c.stats_report([lb_a, lb_gone, lb_b], listeners, stats)
+    assert [i["id"] for i in items] == ["a", "b"]
+    assert [x["id"] for x in items[0]["listeners"]] == ["la"]
+    assert [x["id"] for x in items[1]["listeners"]] == ["lb"]
+    assert totals == {"active_connections": 0, "bytes_in": 15, "bytes_out": 0, "request_errors": 0,
+                      "total_connections": 1}
+
+
+def test_stats_report_without_listeners_and_empty():
+    items, totals = c.stats_report([dict(LB, id="a")], None, {"a": {"bytes_out": 3}})
+    assert "listeners" not in items[0] and totals["bytes_out"] == 3
+    assert c.stats_report([], None, {}) == ([], dict.fromkeys(c.STATS_KEYS, 0))
