@@ -33,7 +33,7 @@ def loadbalancer_query():
 def _detail_link():
     return p.model.DashboardLink(
         title="Open ${__value.raw} in the load balancer detail",
-        url=(f"/d/{DETAIL_UID}/?var-loadbalancer=${{__value.raw}}"
+        url=(f"/d/{DETAIL_UID}?var-loadbalancer=${{__value.raw}}"
              "&${cloud:queryparam}&${region:queryparam}&${project:queryparam}&${__url_time_range}"),
         type_val=p.model.DashboardLinkType.LINK)
 
