@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 venv_bin=$repo/.venv/bin
-dest=$repo/.build/sanity/ansible_collections/octavia/monitoring
-rm -rf "$dest" && mkdir -p "$dest"
+# A tree of its own per run, so that two runs at once cannot pull files from under each other.
+work=$(mktemp -d "$repo/.build/sanity.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dest=$work/ansible_collections/octavia/monitoring
+mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   [ -e "$f" ] || continue
   mkdir -p "$dest/$(dirname "$f")" && cp -a "$f" "$dest/$f"
