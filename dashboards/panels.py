@@ -184,11 +184,6 @@ def prop(name, value):
     return model.DynamicConfigValue(id_val=name, value=value)
 
 
-def by_name(name):
-    """Override matcher for one field by its shown name."""
-    return model.MatcherConfig(id_val="byName", options=name)
-
-
 def by_regexp(pattern):
     """Override matcher for fields whose shown name matches a regular expression."""
     return model.MatcherConfig(id_val="byRegexp", options=pattern)
