@@ -175,8 +175,11 @@ def test_http_listener_sends_real_traffic_and_member_metrics(conn, lb_factory, h
     # whose counters start from zero (as in an amphora).
     eventually(lambda: metrics_of(lb.vip_address), "the PROMETHEUS listener")
 
-    status, body = eventually(lambda: (lambda r: r if r[0] == 200 else None)(
-        http_get(lb.vip_address, 8080, "/")), "a 200 through the VIP")
+    def ok_through_vip():
+        status, body = http_get(lb.vip_address, 8080, "/")
+        return body if status == 200 else None
+
+    body = eventually(ok_through_vip, "a 200 through the VIP")
     assert backend.name in body
     assert http_get(lb.vip_address, 8080, "/status/503")[0] == 503
     assert http_get(lb.vip_address, 8080, "/missing")[0] == 404
@@ -286,7 +289,7 @@ def test_status_lists_every_component_healthy(lab):
 
 
 def _free_ports(count):
-    socks = [socket.socket() for _ in range(count)]
+    socks = [socket.socket() for _index in range(count)]
     for sock in socks:
         sock.bind(("127.0.0.1", 0))
     ports = [sock.getsockname()[1] for sock in socks]

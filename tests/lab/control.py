@@ -212,10 +212,16 @@ class Lab:
         for name, svc in self.services.items():
             record = svc.running()
             pids = record.members() if record else []
-            rss = [procs.rss_kib(pid) for pid in pids]
-            usage[name] = (len(pids), sum(r for r, _ in rss), sum(p for _, p in rss))
-        haproxies = [record.pid for _p, record in self._haproxy_records() if record.alive()]
-        rss = [procs.rss_kib(pid) for pid in haproxies]
-        usage["haproxy (all amphorae)"] = (len(haproxies), sum(r for r, _ in rss),
-                                           sum(p for _, p in rss))
+            usage[name] = _sum_memory(pids)
+        haproxies = [record.pid for _path, record in self._haproxy_records() if record.alive()]
+        usage["haproxy (all amphorae)"] = _sum_memory(haproxies)
         return usage
+
+
+def _sum_memory(pids):
+    """(process count, RSS KiB, PSS KiB) summed over `pids`."""
+    rss = pss = 0
+    for pid in pids:
+        one_rss, one_pss = procs.rss_kib(pid)
+        rss, pss = rss + one_rss, pss + one_pss
+    return len(pids), rss, pss

@@ -119,7 +119,7 @@ def spawn(argv, log_path, env=None, cwd=None):
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=env, cwd=cwd, start_new_session=True, close_fds=True)
     started = None
-    for _ in range(100):
+    for _attempt in range(100):
         started = start_time(proc.pid)
         if started is not None:
             break
@@ -150,7 +150,7 @@ def stop(record, timeout=20.0, sig=signal.SIGTERM):
             killed.append(pid)
         except ProcessLookupError:
             pass
-    for _ in range(50):
+    for _attempt in range(50):
         if not record.alive() and not record.members():
             break
         time.sleep(0.1)
