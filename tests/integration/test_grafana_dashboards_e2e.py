@@ -24,9 +24,11 @@ import random
 import socket
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
+import yaml
 
 from lab.settings import REPO
 
@@ -284,3 +286,37 @@ def test_a_member_is_down_and_traffic_was_counted(demo):
     assert codes.get("2xx", 0) > 0 and codes.get("4xx", 0) > 0 and codes.get("5xx", 0) > 0, codes
     assert prom.query_value(f"sum(octavia_listener_request_errors_total{{{selector}}})") > 0
     assert demo["sent"] > 50
+
+
+def test_the_provisioned_datasource_reaches_this_prometheus(demo, tmp_path):
+    """The role's provisioning tree, pointed at the demo Prometheus through the inventory, queries it."""
+    prom = demo["prom"]
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {
+        "hosts": {"localhost": {"ansible_connection": "local"}},
+        "children": {"prometheus": {"hosts": {"prometheus-demo": {"ansible_host": prom.host}}}},
+    }}))
+    playbook = tmp_path / "grafana.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
+                                     "roles": [{"role": "octavia.monitoring.octavia_grafana"}]}]))
+    tree = tmp_path / "grafana"
+    run = run_playbook(playbook, inventory=inventory, args=["--limit", "localhost"], extra_vars={
+        "octavia_grafana_provisioning_dir": str(tree / "provisioning"),
+        "octavia_grafana_dashboards_dir": str(tree / "dashboards"),
+        "octavia_grafana_become": False,
+        "octavia_grafana_file_owner": getpass.getuser(),
+        "octavia_grafana_file_group": grp.getgrgid(os.getgid()).gr_name,
+        "octavia_grafana_prometheus_port": prom.port,
+        "octavia_grafana_reload_method": "none",
+    })
+    assert run.rc == 0, run
+    datasource = yaml.safe_load((tree / "provisioning" / "datasources" / "octavia-prometheus.yml").read_text())
+    url = datasource["datasources"][0]["url"]
+    assert url == prom.url
+    with urllib.request.urlopen(f"{url}/api/v1/query?query=count(up%7Bloadbalancer_id!%3D%22%22%7D)",
+                                timeout=10) as response:
+        answer = json.load(response)
+    assert answer["status"] == "success" and float(answer["data"]["result"][0]["value"][1]) >= len(demo["lbs"])
+    for uid in DASHBOARDS:
+        provisioned = json.loads((tree / "dashboards" / f"{uid}.json").read_text())
+        assert provisioned == json.loads((generate.OUTPUT_DIR / f"{uid}.json").read_text())
