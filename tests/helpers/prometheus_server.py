@@ -15,6 +15,8 @@ directory. A pid file is written so the `signal` reload method can be tested too
 As a script it keeps a server in the foreground (used by demos):
 
     python tests/helpers/prometheus_server.py --config prometheus.yml --port 9090
+
+It stops Prometheus on SIGTERM or Ctrl-C, and exits when Prometheus exits.
 """
 import argparse
 import json
@@ -317,9 +319,13 @@ def main():
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--retention", default="2h")
+    parser.add_argument("--url-file", default=None,
+                        help="write the server's URL here once it is ready")
     args = parser.parse_args()
     server = PrometheusServer(config_path=args.config, port=args.port,
                               workdir=args.workdir, retention=args.retention).start()
+    if args.url_file:
+        pathlib.Path(args.url_file).write_text(server.url + "\n")
     print(f"prometheus ready on {server.url} (pid {server.pid}, workdir {server.workdir})",
           flush=True)
     stop = []
