@@ -143,7 +143,7 @@ def test_table_when_the_module_ran_without_listeners(lbs):
 def test_table_without_total(lbs):
     text = flt.stats_table(lbs, totals=False)
     assert "Total " not in text.replace("Total conns", "")
-    assert text.split("\n")[-1].startswith("+")
+    assert text.rsplit("\n", maxsplit=1)[-1].startswith("+")
 
 
 def test_table_single_load_balancer_says_singular(lbs):
@@ -273,22 +273,26 @@ def parse(text):
     return {k: tuple(v) for k, v in families.items()}, samples
 
 
+def parse_families(text):
+    return parse(text)[0]
+
+
 def test_exposition_families_and_types(lbs):
     text = flt.stats_exposition(lbs)
     assert text.endswith("\n")
-    families, _ = parse(text)
+    families = parse_families(text)
     expected = {}
     for scope in ("loadbalancer", "listener"):
         expected[f"openstack_octavia_api_{scope}_active_connections"] = "gauge"
         for suffix in ("connections_total", "bytes_in_total", "bytes_out_total", "request_errors_total"):
             expected[f"openstack_octavia_api_{scope}_{suffix}"] = "counter"
-    assert {name: mtype for name, (mtype, _) in families.items()} == expected
-    assert all(help_text for _, help_text in families.values())
+    assert {name: spec[0] for name, spec in families.items()} == expected
+    assert all(spec[1] for spec in families.values())
     assert not any(name.startswith("octavia_") for name in families)
 
 
 def test_exposition_values_and_labels(lbs):
-    _, samples = parse(flt.stats_exposition(lbs))
+    samples = parse(flt.stats_exposition(lbs))[1]
     by_key = {(name, labels.get("listener_id", labels["loadbalancer_id"])): (labels, value)
               for name, labels, value in samples}
     assert len(by_key) == len(samples) == 5 * 2 + 5 * 3
@@ -324,7 +328,7 @@ def test_exposition_without_listeners(lbs):
 def test_exposition_leaves_out_families_without_series(lbs):
     for lb in lbs:
         lb.pop("listeners")
-    families, _ = parse(flt.stats_exposition(lbs))
+    families = parse_families(flt.stats_exposition(lbs))
     assert len(families) == 5
 
 
@@ -341,7 +345,7 @@ def test_exposition_is_stable(lbs):
     ("octavia_api_", "octavia_api_loadbalancer_active_connections"),
 ])
 def test_exposition_prefix(lbs, prefix, first):
-    families, _ = parse(flt.stats_exposition(lbs, prefix=prefix))
+    families = parse_families(flt.stats_exposition(lbs, prefix=prefix))
     assert next(iter(families)) == first
 
 
