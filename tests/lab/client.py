@@ -100,10 +100,11 @@ class LabClient:
                                  and not st.get("haproxy_pid"), timeout, "state stopped")
 
     def amphora_start(self, lb_id, timeout=15.0):
-        """Undo amphora_stop; returns once haproxy runs again."""
+        """Undo amphora_stop; returns once haproxy runs again (or the LB has nothing to run)."""
         (self._lb_dir(lb_id) / STOP_MARKER).unlink(missing_ok=True)
-        state = self.wait_amphora(lb_id, lambda st: bool(st) and st.get("state") in ("running", "error"),
-                                  timeout, "state running")
+        state = self.wait_amphora(
+            lb_id, lambda st: bool(st) and st.get("state") in ("running", "idle", "error"),
+            timeout, "state running")
         if state["state"] == "error":
             raise LabError(f"the amphora of {lb_id} failed to start: {state['error']}.")
         return state

@@ -19,6 +19,9 @@ DEFAULT_PROJECT = "lab-project"
 LAB_VIP_SUBNET_ID = "1ab0c0de-0000-4000-8000-000000000001"
 VIP_RANGE = ipaddress.ip_network("127.1.0.0/16")
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
+# The API serves one request at a time and the worker runs one flow at a time, so waiting
+# for many load balancers needs time in proportion (about 1 s each on a busy 2-core host).
+SECONDS_PER_LB = 2.0
 
 
 class LoadBalancerFactory:
@@ -90,9 +93,22 @@ class LoadBalancerFactory:
     def _by_id(self):
         return {lb.id: lb for lb in self.conn.load_balancer.load_balancers()}
 
+    def _allowance(self, count, timeout=None):
+        return timeout or self.timeout + SECONDS_PER_LB * max(0, count - 1)
+
+    @staticmethod
+    def _pause(count):
+        # Each poll lists every load balancer; with many of them, poll the single-threaded
+        # API less often so the creates and deletes being waited for are not slowed down.
+        time.sleep(0.2 if count <= 5 else 1.0)
+
     def wait_active(self, ids, timeout=None):
-        """Wait until every id is ACTIVE (one list call per poll); return them in order."""
-        deadline = time.monotonic() + (timeout or self.timeout)
+        """Wait until every id is ACTIVE (one list call per poll); return them in order.
+
+        The default timeout grows with the number of ids (SECONDS_PER_LB each).
+        """
+        timeout = self._allowance(len(ids), timeout)
+        deadline = time.monotonic() + timeout
         while True:
             current = self._by_id()
             missing = [i for i in ids if i not in current]
@@ -104,15 +120,15 @@ class LoadBalancerFactory:
             if time.monotonic() > deadline:
                 waiting = {i: current[i].provisioning_status for i in ids
                            if current[i].provisioning_status != "ACTIVE"}
-                raise LabError(f"load balancers not ACTIVE after {timeout or self.timeout:.0f}s: "
-                               f"{waiting}.")
-            time.sleep(0.2)
+                raise LabError(f"load balancers not ACTIVE after {timeout:.0f}s: {waiting}.")
+            self._pause(len(ids))
 
     # Cleanup ---------------------------------------------------------------------------
     def cleanup(self):
         """Delete (cascade) everything created, wait until it is gone; raise if anything stays."""
         remaining = list(dict.fromkeys(self.created))
-        deadline = time.monotonic() + self.timeout
+        timeout = self._allowance(len(remaining))
+        deadline = time.monotonic() + timeout
         requested = set()
         while remaining:
             current = self._by_id()
@@ -130,7 +146,7 @@ class LoadBalancerFactory:
             if not remaining:
                 break
             if time.monotonic() > deadline:
-                raise LabError(f"load balancers still present {self.timeout:.0f}s after cleanup "
+                raise LabError(f"load balancers still present {timeout:.0f}s after cleanup "
                                f"started: {remaining}.")
-            time.sleep(0.2)
+            self._pause(len(remaining))
         self.created.clear()
