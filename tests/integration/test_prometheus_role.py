@@ -1,0 +1,290 @@
+"""The octavia_prometheus role end to end: the lab, the role through ansible-playbook, a real Prometheus.
+
+One module-scoped fleet of two load balancers in a project of their own (so other
+people's load balancers in the shared lab never become targets), VIPs in 127.4.0.0/16,
+and one Prometheus (the Debian binary, tests/helpers/prometheus_server.py) whose
+prometheus.yml the role owns. The tests run in file order and share that state:
+
+1. every PROMETHEUS listener is an UP target with the documented labels; a second run
+   and a check-mode run change nothing;
+2. octavia_listener_* series are found by load balancer name and, through the name
+   catalogue, by listener, pool and member name;
+3. stopping one lab amphora fires OctaviaMetricsEndpointDown (a 10s `for:`);
+4. deleting a load balancer and re-running removes its target and its names;
+5. an invalid extra scrape config fails the run with promtool's message and leaves the
+   old prometheus.yml live, on disk and in Prometheus.
+"""
+import getpass
+import grp
+import ipaddress
+import os
+import pathlib
+import random
+import uuid
+
+import pytest
+
+from helpers.ansible_run import run_playbook
+from helpers.prometheus_server import PrometheusServer
+from lab.backends import HttpBackend
+from lab.factory import LoadBalancerFactory
+
+PLAYBOOK = pathlib.Path(__file__).resolve().parent / "playbooks" / "prometheus_role.yml"
+VIP_RANGE = ipaddress.ip_network("127.4.0.0/16")
+FAST = "2s"
+TARGET_LABELS = ("loadbalancer_id", "loadbalancer_name", "project_id", "listener_id", "vip_address",
+                 "provider", "cloud", "region")
+
+
+def free_vips(conn, count):
+    """Addresses in 127.4.0.0/16 (this suite's range in the shared lab) that no load balancer uses."""
+    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
+    chosen = []
+    while len(chosen) < count:
+        address = str(VIP_RANGE.network_address + random.randint(2, VIP_RANGE.num_addresses - 2))
+        if address not in used and address not in chosen and not address.endswith((".0", ".255")):
+            chosen.append(address)
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def fleet(lab):
+    """Two load balancers, each with a PROMETHEUS listener; the first also serves HTTP through a pool."""
+    conn = lab.connect()
+    prefix = f"prome2e-{uuid.uuid4().hex[:6]}"
+    project = prefix
+    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
+    backend = HttpBackend("127.0.0.1", 0, name=f"{prefix}-backend").start()
+    try:
+        lbs = []
+        for index, vip in enumerate(free_vips(conn, 2), start=1):
+            lb = factory.create(name=f"{prefix}-lb{index}", vip_address=vip, project_id=project)
+            metrics = conn.load_balancer.create_listener(
+                loadbalancer_id=lb.id, name=f"{prefix}-metrics{index}", protocol="PROMETHEUS",
+                protocol_port=8088, allowed_cidrs=["127.0.0.0/8"])
+            factory.wait_active([lb.id])
+            lbs.append({"id": lb.id, "name": lb.name, "vip": vip, "metrics_listener": metrics.id,
+                        "metrics_name": metrics.name})
+        first = lbs[0]
+        web = conn.load_balancer.create_listener(loadbalancer_id=first["id"], name=f"{prefix}-web",
+                                                 protocol="HTTP", protocol_port=8080)
+        factory.wait_active([first["id"]])
+        pool = conn.load_balancer.create_pool(name=f"{prefix}-pool", listener_id=web.id, protocol="HTTP",
+                                              lb_algorithm="ROUND_ROBIN")
+        factory.wait_active([first["id"]])
+        member = conn.load_balancer.create_member(pool.id, name=f"{prefix}-member", address=backend.address,
+                                                  protocol_port=backend.port)
+        factory.wait_active([first["id"]])
+        first.update(web=web.name, web_id=web.id, pool=pool.name, pool_id=pool.id, member=member.name,
+                     member_id=member.id)
+        yield {"conn": conn, "factory": factory, "project": project, "prefix": prefix, "lbs": lbs,
+               "backend": backend}
+    finally:
+        backend.stop()
+        try:
+            factory.cleanup()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory):
+    """A Prometheus on a free port with a bare prometheus.yml, which the role then takes over."""
+    root = tmp_path_factory.mktemp("prom-role-e2e")
+    etc = root / "etc"
+    etc.mkdir()
+    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n  evaluation_interval: {FAST}\n")
+    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def role_vars(fleet, prom, lab):
+    etc = prom.config_path.parent
+    return {
+        "octavia_prometheus_sources": [{"cloud": lab.cloud, "project_id": fleet["project"]}],
+        "octavia_prometheus_config_file": str(prom.config_path),
+        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
+        "octavia_prometheus_rules_dir": str(etc / "rules"),
+        "octavia_prometheus_become": False,
+        "octavia_prometheus_file_owner": getpass.getuser(),
+        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
+        "octavia_prometheus_manage_config": True,
+        "octavia_prometheus_reload_method": "http",
+        "octavia_prometheus_web_url": prom.url,
+        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
+                                      "evaluation_interval": FAST},
+        "octavia_prometheus_scrape_interval": FAST,
+        "octavia_prometheus_scrape_timeout": FAST,
+        "octavia_prometheus_file_sd_refresh_interval": FAST,
+        "octavia_prometheus_catalog_interval": FAST,
+        "octavia_prometheus_alert_endpoint_down_for": "10s",
+    }
+
+
+def run_role(lab, variables, **kwargs):
+    return run_playbook(PLAYBOOK, extra_vars=variables, env=lab.env, **kwargs)
+
+
+def task(run, name):
+    """The result of one of the role's tasks in a run."""
+    return run.result(f"octavia.monitoring.octavia_prometheus : {name}")
+
+
+def octavia_targets(prom):
+    return prom.targets(job="octavia")
+
+
+@pytest.fixture(scope="module")
+def converged(lab, fleet, prom, role_vars):
+    run = run_role(lab, role_vars)
+    assert run.rc == 0, run
+    assert run.changed > 0
+    return run
+
+
+def test_every_prometheus_listener_is_an_up_target_with_its_labels(lab, fleet, prom, role_vars, converged):
+    lbs = {lb["id"]: lb for lb in fleet["lbs"]}
+    up = prom.wait_for(
+        lambda: (lambda ts: ts if sorted(t["labels"]["loadbalancer_id"] for t in ts) == sorted(lbs)
+                 and all(t["health"] == "up" for t in ts) else None)(octavia_targets(prom)),
+        timeout=60, message="both load balancers UP in /api/v1/targets")
+    for target in up:
+        labels = target["labels"]
+        lb = lbs[labels["loadbalancer_id"]]
+        api = fleet["conn"].load_balancer.get_load_balancer(lb["id"])
+        assert set(TARGET_LABELS) <= set(labels), labels
+        assert labels["loadbalancer_name"] == api.name == lb["name"]
+        assert labels["project_id"] == fleet["project"]
+        assert labels["listener_id"] == lb["metrics_listener"]
+        assert labels["vip_address"] == lb["vip"] == api.vip_address
+        assert labels["provider"] == api.provider
+        assert labels["cloud"] == lab.cloud
+        assert labels["region"]
+        assert labels["instance"] == f"{lb['vip']}:8088"
+        assert target["scrapeUrl"] == f"http://{lb['vip']}:8088/metrics"
+
+    again = run_role(lab, role_vars)
+    assert again.rc == 0 and again.changed == 0, again
+    checked = run_role(lab, role_vars, check=True, diff=True)
+    assert checked.rc == 0 and checked.changed == 0, checked
+
+
+def test_check_mode_reports_a_change_and_makes_none(lab, prom, role_vars, converged):
+    rules = pathlib.Path(role_vars["octavia_prometheus_rules_dir"]) / "octavia-alerts.yml"
+    before = rules.read_text()
+    run = run_role(lab, {**role_vars, "octavia_prometheus_alert_cpu_percent": 61}, check=True, diff=True)
+    assert run.rc == 0, run
+    result = task(run, "Write the alert rules")
+    assert result["changed"]
+    assert "> 61" in result["diff"][0]["after"] and "> 80" in result["diff"][0]["before"]
+    assert rules.read_text() == before
+    assert 'octavia_loadbalancer_cpu{job="octavia"} > 80' in [
+        r["query"] for g in prom.rules() for r in g["rules"] if r["name"] == "OctaviaAmphoraHighCpu"]
+
+
+def test_series_are_found_by_load_balancer_and_object_names(fleet, prom, converged):
+    first = fleet["lbs"][0]
+    by_lb = prom.wait_for(lambda: prom.query(
+        f'octavia_listener_bytes_in_total{{loadbalancer_name="{first["name"]}"}}'),
+        timeout=60, message="listener series by loadbalancer_name")
+    assert {s["metric"]["listener"] for s in by_lb} == {first["web_id"], first["metrics_listener"]}
+
+    by_listener = prom.wait_for(lambda: prom.query(
+        'octavia_listener_bytes_in_total * on (listener) group_left (listener_name) '
+        f'octavia_listener_info{{listener_name="{first["web"]}"}}'),
+        timeout=60, message="listener series joined to the catalogue by listener name")
+    assert [s["metric"]["listener"] for s in by_listener] == [first["web_id"]]
+    assert by_listener[0]["metric"]["loadbalancer_name"] == first["name"]
+
+    pools = prom.wait_for(lambda: prom.query(
+        'octavia_pool_active_members * on (pool) group_left (pool_name, listener_name) '
+        f'octavia_pool_info{{pool_name="{first["pool"]}"}}'), timeout=60, message="pool by name")
+    assert pools[0]["metric"]["pool"] == f'{first["pool_id"]}:{first["web_id"]}'
+    assert pools[0]["metric"]["listener_name"] == first["web"]
+    assert float(pools[0]["value"][1]) == 1
+
+    members = prom.wait_for(lambda: prom.query(
+        '(octavia_member_status{state="UP"} == 1) * on (member) group_left (member_name, member_address) '
+        f'octavia_member_info{{member_name="{first["member"]}"}}'), timeout=60, message="member by name")
+    assert members[0]["metric"]["member"] == first["member_id"]
+    assert members[0]["metric"]["member_address"] == fleet["backend"].address
+
+
+def test_stopping_an_amphora_fires_the_endpoint_down_alert(lab, fleet, prom, converged):
+    second = fleet["lbs"][1]
+    prom.wait_for(lambda: prom.query_value(f'up{{loadbalancer_id="{second["id"]}"}}') == 1, timeout=60,
+                  message="the second load balancer scraped")
+    assert not prom.alerts("OctaviaMetricsEndpointDown")
+    lab.amphora_stop(second["id"])
+    try:
+        firing = prom.wait_for(lambda: prom.alerts("OctaviaMetricsEndpointDown", state="firing"), timeout=90,
+                               message="OctaviaMetricsEndpointDown firing")
+        assert len(firing) == 1
+        labels, annotations = firing[0]["labels"], firing[0]["annotations"]
+        assert labels["loadbalancer_name"] == second["name"]
+        assert labels["listener_name"] == second["metrics_name"]
+        assert labels["severity"] == "critical"
+        assert annotations["summary"] == f"Metrics endpoint of load balancer {second['name']} is down"
+        assert f"PROMETHEUS listener {second['metrics_name']} of load balancer {second['name']}" in \
+            annotations["description"]
+        # The other load balancer is still scraped: the alert names one endpoint, not the job.
+        assert prom.query_value(f'up{{loadbalancer_id="{fleet["lbs"][0]["id"]}"}}') == 1
+    finally:
+        lab.amphora_start(second["id"])
+    prom.wait_for(lambda: not prom.alerts("OctaviaMetricsEndpointDown"), timeout=60,
+                  message="the alert resolved once the amphora runs again")
+
+
+def test_a_deleted_load_balancer_loses_its_target_and_names(lab, fleet, prom, role_vars, converged):
+    second = fleet["lbs"][1]
+    prom.wait_for(lambda: prom.query(f'octavia_listener_info{{loadbalancer_id="{second["id"]}"}}'), timeout=60,
+                  message="the second load balancer in the catalogue")
+    conn = fleet["conn"]
+    conn.load_balancer.delete_load_balancer(second["id"], cascade=True)
+    prom.wait_for(lambda: second["id"] not in {lb.id for lb in conn.load_balancer.load_balancers()},
+                  timeout=60, message="the load balancer deleted")
+
+    run = run_role(lab, role_vars)
+    assert run.rc == 0, run
+    assert task(run, "Write the targets file")["changed"]
+    assert task(run, "Write the name catalogue")["changed"]
+    remaining = prom.wait_for(
+        lambda: (lambda ts: ts if [t["labels"]["loadbalancer_id"] for t in ts] == [fleet["lbs"][0]["id"]]
+                 else None)(octavia_targets(prom)),
+        timeout=30, message="only the first load balancer left in /api/v1/targets")
+    assert remaining[0]["health"] == "up"
+    # The reload drops the catalogue group, and Prometheus marks its series stale at once.
+    prom.wait_for(lambda: not prom.query(f'octavia_listener_info{{loadbalancer_id="{second["id"]}"}}'),
+                  timeout=30, message="the deleted load balancer's names gone")
+    assert prom.query(f'octavia_listener_info{{loadbalancer_id="{fleet["lbs"][0]["id"]}"}}')
+
+
+def test_an_invalid_extra_scrape_config_fails_and_keeps_the_old_config(lab, prom, role_vars, converged):
+    config = prom.config_path
+    before_file = config.read_bytes()
+    before_live = prom.status_config()
+    bad = {**role_vars, "octavia_prometheus_extra_scrape_configs": [{
+        "job_name": "broken", "scrape_interval": "5s", "scrape_timeout": "30s",
+        "static_configs": [{"targets": ["127.0.0.1:9"]}]}]}
+    run = run_role(lab, bad)
+    assert run.rc != 0, run
+    message = task(run, "Report the configuration that promtool rejected")["msg"]
+    assert "scrape timeout greater than scrape interval" in message
+    assert 'job name "broken"' in message
+    assert "left as it was" in message
+    assert config.read_bytes() == before_file
+    assert prom.status_config() == before_live
+    assert prom.self_metric("prometheus_config_last_reload_successful") == 1
+    assert not list(config.parent.glob("*.tmp")) and not list(config.parent.glob(".ansible*"))
+
+    # The same extra job, valid, goes live through a reload.
+    good = {**role_vars, "octavia_prometheus_extra_scrape_configs": [{
+        "job_name": "extra", "static_configs": [{"targets": ["127.0.0.1:9"]}]}]}
+    run = run_role(lab, good)
+    assert run.rc == 0, run
+    assert "job_name: extra" in prom.status_config()
+    assert prom.self_metric("prometheus_config_last_reload_successful") == 1
