@@ -13,6 +13,12 @@ balancers stay cheap), seeds distinct figures through the lab's stats command, t
 It checks that both ways read the same figures, prints the timings side by side with the ratio,
 and deletes everything it created (unless --keep).
 
+Read the concurrency figure with the server in mind: the lab runs the octavia package's own
+`octavia-api`, a wsgiref server that answers one request at a time, so there the bounded pool
+cannot overlap requests; it pays off against an API with several workers, as deployments run it.
+The gap to the CLI loop comes from one process and one connection for all requests instead of
+one `openstack` start-up per load balancer.
+
     .venv/bin/python bench/stats_bench.py [--count 100] [--concurrency 8] [--repeat 1]
 """
 import argparse
