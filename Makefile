@@ -13,11 +13,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration molecule test demo build bench
+.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration molecule test demo demo-down build bench
 
 help:
 	@echo "make demo        start the local Octavia lab and run the main job against it"
 	@echo "make test        every test and check (what CI runs)"
+	@echo "make demo-down   stop the demo's Prometheus and backends, then the lab"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make lint | sanity | unit | integration | molecule | build | bench"
 
@@ -68,6 +69,13 @@ test: collection
 
 demo: collection
 	scripts/demo.sh
+
+# The demo's own processes (Prometheus, HTTP backends) by their PID files, then the lab.
+demo-down:
+	@for pidfile in .demo/prometheus/prometheus.pid .demo/backends/*.pid; do \
+	  [ -f "$$pidfile" ] || continue; kill "$$(cat "$$pidfile")" 2>/dev/null || true; rm -f "$$pidfile"; \
+	done
+	$(MAKE) --no-print-directory lab-down
 
 bench: collection
 	$(PY) bench/run.py
