@@ -564,4 +564,3 @@ def stats_report(lbs, listeners, stats):
                      if parent_lb_id(x) == lb["id"] and x["id"] in stats]
         items.append(lb_stats_item(lb, stats[lb["id"]], pairs))
     return items, sum_stats(item["stats"] for item in items)
-

@@ -20,7 +20,7 @@ description:
   - Octavia cannot change O(protocol_port) of a listener; changing it replaces the listener
     (delete, then create with the same settings), and the diff says so.
 author:
-  - octavia.monitoring contributors
+  - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - octavia.monitoring._auth
   - octavia.monitoring._attributes

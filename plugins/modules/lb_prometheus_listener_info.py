@@ -16,7 +16,7 @@ description:
     balancer. Floating IPs come from one listing of the network service, when the cloud has one.
   - Never changes anything. Nothing found is an empty list, not a failure.
 author:
-  - octavia.monitoring contributors
+  - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - octavia.monitoring._auth
   - octavia.monitoring._attributes

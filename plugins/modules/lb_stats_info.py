@@ -19,7 +19,7 @@ description:
     with a warning. Any other error fails the task, naming the load balancer and the API's message.
   - Never changes anything. Nothing found is an empty list, not a failure.
 author:
-  - octavia.monitoring contributors
+  - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - octavia.monitoring._auth
   - octavia.monitoring._attributes

@@ -8,17 +8,17 @@ the amphora's /metrics, and the API request counts of one create and one no-chan
 """
 import json
 import os
-import pathlib
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from helpers.ansible_run import REPO, run_module, run_playbook
+from helpers.ansible_run import COLLECTIONS, REPO, ansible_env, run_module, run_playbook
 from lab import apilog
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
@@ -68,7 +68,7 @@ def test_target_lb_prometheus_listener(lab, lb_factory, tmp_path):
         "lb_prometheus_listener_prefix": prefix(),
     })
     assert run.rc == 0 and not failed_tasks(run), (failed_tasks(run), run.stderr[-3000:])
-    names = [name for name, _ in run.task_results()]
+    names = [name for name, _result in run.task_results()]
     assert sum("Four-way cycle, results agree" in name for name in names) == 4, names
     conn = lab.connect()
     try:
@@ -175,12 +175,19 @@ def test_provider_without_prometheus_points_to_stats(lab, lb_factory, conn):
 
 
 def set_provider(lab, lb_id, provider):
+    set_column(lab, lb_id, "provider", provider)
+
+
+def set_column(lab, lb_id, column, value):
+    """Change one column of our own load balancer in the lab's database (a state the API
+    cannot be asked to produce: another provider, a stuck or failed load balancer)."""
     import sqlalchemy
+    assert column in ("provider", "provisioning_status")
     engine = sqlalchemy.create_engine(lab.s.db_url)
     try:
         with engine.begin() as db:
-            db.execute(sqlalchemy.text("UPDATE load_balancer SET provider = :p WHERE id = :i"),
-                       {"p": provider, "i": lb_id})
+            db.execute(sqlalchemy.text("UPDATE load_balancer SET %s = :v WHERE id = :i" % column),
+                       {"v": value, "i": lb_id})
     finally:
         engine.dispose()
 
@@ -311,6 +318,67 @@ def test_listener_right_after_load_balancer_create(lab, lb_factory, conn, tmp_pa
              if r["method"] == "GET" and r["path"] == "/v2/lbaas/loadbalancers/" + lb_id]
     assert len(polls) >= 2, "the module did not wait for the PENDING load balancer"
     assert [x[2] for x in listeners_of(conn, lb_id)] == ["PROMETHEUS"]
+
+
+def test_load_balancer_in_error_fails_at_once(lab, lb_factory, conn):
+    lb = lb_factory.create()
+    set_column(lab, lb.id, "provisioning_status", "ERROR")
+    try:
+        started = time.monotonic()
+        result = module(lab, dict(load_balancer=lb.name, allowed_cidrs=["10.0.0.0/8"], timeout=120))
+        elapsed = time.monotonic() - started
+        assert result.get("failed") is True
+        assert result["msg"].startswith("Load balancer '%s' (%s) is in provisioning status ERROR "
+                                        "(operating status " % (lb.name, lb.id))
+        assert result["provisioning_status"] == "ERROR"
+        assert elapsed < 60, "an ERROR load balancer must fail at once, not after the timeout"
+        assert listeners_of(conn, lb.id) == []
+    finally:
+        set_column(lab, lb.id, "provisioning_status", "ACTIVE")
+
+
+def test_stuck_load_balancer_times_out(lab, lb_factory, conn):
+    lb = lb_factory.create()
+    set_column(lab, lb.id, "provisioning_status", "PENDING_UPDATE")
+    try:
+        result = module(lab, dict(load_balancer=lb.name, allowed_cidrs=["10.0.0.0/8"], timeout=3))
+        assert result.get("failed") is True
+        assert result["msg"] == ("Timed out after 3s waiting for load balancer '%s' (%s) to become "
+                                 "ACTIVE; it is still PENDING_UPDATE. Raise timeout, or look at the "
+                                 "Octavia worker." % (lb.name, lb.id))
+        assert listeners_of(conn, lb.id) == []
+    finally:
+        set_column(lab, lb.id, "provisioning_status", "ACTIVE")
+
+
+def test_write_retries_while_the_load_balancer_is_immutable(lab, lb_factory, conn):
+    """_octavia.write against the real API: the first POST meets a busy load balancer (409)."""
+    ansible_env()
+    if str(COLLECTIONS) not in sys.path:
+        sys.path.insert(0, str(COLLECTIONS))
+    from ansible_collections.octavia.monitoring.plugins.module_utils._base import http_status, to_plain
+    from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import Deadline, write
+
+    lb = lb_factory.create()
+    seen_idle = to_plain(lb)   # what a reader saw a moment before another client wrote
+    conn.load_balancer.create_listener(load_balancer_id=lb.id, protocol="HTTP", protocol_port=80)
+    answers = []
+
+    def create():
+        try:
+            created = conn.load_balancer.create_listener(
+                load_balancer_id=lb.id, protocol="PROMETHEUS", protocol_port=8088,
+                allowed_cidrs=["10.0.0.0/8"])
+        except Exception as exc:
+            answers.append(http_status(exc))
+            raise
+        answers.append(201)
+        return created
+
+    listener = write(conn, seen_idle, "create the listener", create, Deadline(60))
+    assert answers[0] == 409 and answers[-1] == 201 and set(answers[1:-1]) <= {409}, answers
+    assert listener.protocol == "PROMETHEUS"
+    lb_factory.wait_active([lb.id])
 
 
 # --- the endpoint really serves metrics ----------------------------------------------------

@@ -56,8 +56,8 @@ def test_map_bounded_keeps_order_and_bound(octavia):
         return n * n
 
     out = octavia.map_bounded(work, range(30), 4)
-    assert [item for item, _, _ in out] == list(range(30))
-    assert [result for _, result, _ in out] == [n * n for n in range(30)]
+    assert [entry[0] for entry in out] == list(range(30))
+    assert [entry[1] for entry in out] == [n * n for n in range(30)]
     assert 1 < peak[0] <= 4
 
 
