@@ -377,9 +377,8 @@ class ListenerModule(OctaviaModule):
             if plan["action"] == "replace":
                 listener.pop("id", None)
         floating_ip = None
-        if self.params["state"] == "present":
-            mapping = floating_ips_by_port(self.conn, lb.get("vip_port_id"))[0]
-            floating_ip = mapping.get(lb.get("vip_port_id"))
+        if self.params["state"] == "present" and lb.get("vip_port_id"):
+            floating_ip = floating_ips_by_port(self.conn, lb["vip_port_id"])[0].get(lb["vip_port_id"])
         result.update(
             listener=listener,
             load_balancer=lb_summary(lb, floating_ip),
