@@ -1,4 +1,4 @@
-"""Import this checkout as ansible_collections.octavia.monitoring, with openstacksdk blocked.
+"""Import this checkout as ansible_collections.octavia.monitoring; `no_sdk` blocks openstacksdk.
 
 The unit tests cover pure logic only. Blocking openstacksdk (and keystoneauth)
 proves that nothing under test needs it, and that _base degrades to a clear
