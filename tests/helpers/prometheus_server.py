@@ -238,8 +238,11 @@ class PrometheusServer:
         return self.api("query", params)["result"]
 
     def query_value(self, promql):
-        """The float value of a query expected to return at most one sample, or None."""
-        result = self.query(promql)
+        """The float value of a query expected to return at most one sample (or a scalar), or None."""
+        data = self.api("query", {"query": promql})
+        result = data["result"]
+        if data["resultType"] == "scalar":
+            return float(result[1])
         if not result:
             return None
         if len(result) > 1:
