@@ -291,7 +291,7 @@ class PrometheusServer:
         for line in self._get("/metrics").splitlines():
             if line.startswith("#"):
                 continue
-            metric, _, value = line.rpartition(" ")
+            metric, _sep, value = line.rpartition(" ")
             if metric == name or metric.startswith(name + "{"):
                 return float(value)
         return None
@@ -332,7 +332,7 @@ def main():
     print(f"prometheus ready on {server.url} (pid {server.pid}, workdir {server.workdir})",
           flush=True)
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGTERM, lambda *args: stop.append(1))
     try:
         while not stop and server.running():
             time.sleep(0.5)

@@ -138,6 +138,16 @@ def octavia_targets(prom):
     return prom.targets(job="octavia")
 
 
+def targets_if(prom, lb_ids, health=None):
+    """The Octavia job's targets if they are exactly these load balancers (all with `health`), else None."""
+    found = octavia_targets(prom)
+    if sorted(t["labels"]["loadbalancer_id"] for t in found) != sorted(lb_ids):
+        return None
+    if health is not None and any(t["health"] != health for t in found):
+        return None
+    return found
+
+
 @pytest.fixture(scope="module")
 def converged(lab, fleet, prom, role_vars):
     run = run_role(lab, role_vars)
@@ -148,10 +158,8 @@ def converged(lab, fleet, prom, role_vars):
 
 def test_every_prometheus_listener_is_an_up_target_with_its_labels(lab, fleet, prom, role_vars, converged):
     lbs = {lb["id"]: lb for lb in fleet["lbs"]}
-    up = prom.wait_for(
-        lambda: (lambda ts: ts if sorted(t["labels"]["loadbalancer_id"] for t in ts) == sorted(lbs)
-                 and all(t["health"] == "up" for t in ts) else None)(octavia_targets(prom)),
-        timeout=60, message="both load balancers UP in /api/v1/targets")
+    up = prom.wait_for(lambda: targets_if(prom, sorted(lbs), health="up"), timeout=60,
+                       message="both load balancers UP in /api/v1/targets")
     for target in up:
         labels = target["labels"]
         lb = lbs[labels["loadbalancer_id"]]
@@ -252,10 +260,8 @@ def test_a_deleted_load_balancer_loses_its_target_and_names(lab, fleet, prom, ro
     assert run.rc == 0, run
     assert task(run, "Write the targets file")["changed"]
     assert task(run, "Write the name catalogue")["changed"]
-    remaining = prom.wait_for(
-        lambda: (lambda ts: ts if [t["labels"]["loadbalancer_id"] for t in ts] == [fleet["lbs"][0]["id"]]
-                 else None)(octavia_targets(prom)),
-        timeout=30, message="only the first load balancer left in /api/v1/targets")
+    remaining = prom.wait_for(lambda: targets_if(prom, [fleet["lbs"][0]["id"]]), timeout=30,
+                              message="only the first load balancer left in /api/v1/targets")
     assert remaining[0]["health"] == "up"
     # The reload drops the catalogue group, and Prometheus marks its series stale at once.
     prom.wait_for(lambda: not prom.query(f'octavia_listener_info{{loadbalancer_id="{second["id"]}"}}'),
@@ -288,3 +294,42 @@ def test_an_invalid_extra_scrape_config_fails_and_keeps_the_old_config(lab, prom
     assert run.rc == 0, run
     assert "job_name: extra" in prom.status_config()
     assert prom.self_metric("prometheus_config_last_reload_successful") == 1
+
+
+# Preflight: mistakes are caught before anything is written, by a message that names the
+# variable and the fix. No lab needed.
+
+@pytest.mark.parametrize("override, needle", [
+    ({"octavia_prometheus_targets_file_name": "lbs.yml"}, "octavia_prometheus_targets_file_name (lbs.yml)"),
+    ({"octavia_prometheus_extra_scrape_configs": [{"job_name": "octavia", "static_configs": []}]},
+     "job names must be unique: octavia, prometheus, octavia"),
+    ({"octavia_prometheus_target_labels": {"bad-label": "x"}}, "octavia_prometheus_target_labels must be a mapping"),
+    ({"octavia_prometheus_catalog_interval": "10m"}, "octavia_prometheus_catalog_interval (10m)"),
+    ({"octavia_prometheus_alert_cpu_for": "15 minutes"}, "octavia_prometheus_alert_cpu_for must be a Prometheus duration"),
+    ({"octavia_prometheus_alert_rules_disabled": ["OctaviaNoSuchAlert"]}, "unknown: OctaviaNoSuchAlert"),
+    ({"octavia_prometheus_targets": [{"scrape_target": "127.4.0.1"}]}, "octavia_prometheus_targets[0] must look like"),
+    ({"octavia_prometheus_promtool_path": "/nonexistent/promtool"}, "promtool was not found at octavia_prometheus_promtool_path"),
+    ({"octavia_prometheus_rules_dir": "rules"}, "octavia_prometheus_rules_dir must be an absolute path"),
+], ids=["glob", "job-names", "label-name", "catalog-interval", "duration", "disabled-alert", "target",
+        "promtool", "relative-path"])
+def test_preflight_names_the_variable_and_writes_nothing(tmp_path, override, needle):
+    variables = {
+        "octavia_prometheus_config_file": str(tmp_path / "etc" / "prometheus.yml"),
+        "octavia_prometheus_file_sd_dir": str(tmp_path / "etc" / "file_sd"),
+        "octavia_prometheus_rules_dir": str(tmp_path / "etc" / "rules"),
+        "octavia_prometheus_become": False,
+        "octavia_prometheus_manage_config": True,
+        "octavia_prometheus_reload_method": "none",
+        **override,
+    }
+    run = run_playbook(PLAYBOOK, extra_vars=variables)
+    assert run.rc != 0, run
+    failed = [(name, result) for name, result in run.task_results() if result.get("failed")]
+    assert len(failed) == 1, failed
+    name, result = failed[0]
+    assert name.startswith("octavia.monitoring.octavia_prometheus : Check"), name
+    # A looped assert reports "One or more items failed"; the item carries the message.
+    message = " ".join([result.get("msg", "")] + [r.get("msg", "") for r in result.get("results", [])
+                                                  if r.get("failed")])
+    assert needle in message, message
+    assert not (tmp_path / "etc").exists()

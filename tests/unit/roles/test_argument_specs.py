@@ -79,20 +79,20 @@ def test_defaults_have_the_declared_type(role):
 
 
 def test_lists_declare_elements(role):
-    _, options = load(role)
+    options = load(role)[1]
     bare = [name for name, spec in walk_options(options)
             if spec.get("type") == "list" and "elements" not in spec]
     assert not bare, f"{role.name}: list options without elements: {bare}"
 
 
 def test_options_are_described(role):
-    _, options = load(role)
+    options = load(role)[1]
     undocumented = [name for name, spec in walk_options(options) if not spec.get("description")]
     assert not undocumented, f"{role.name}: options without a description: {undocumented}"
 
 
 def test_role_prefix(role):
-    defaults, _ = load(role)
+    defaults = load(role)[0]
     prefix = role.name + "_"
     bad = sorted(k for k in defaults if not k.startswith(prefix))
     assert not bad, f"{role.name}: defaults without the role prefix {prefix}: {bad}"

@@ -10,7 +10,7 @@ import random
 import pytest
 import yaml
 
-from conftest import HERE, promtool, render, role_defaults, role_vars, sample_items
+from conftest import HERE, promtool, render, role_vars, sample_items
 
 TEST_VARS = {
     "octavia_prometheus_alert_labels": {"team": "lb"},
@@ -82,7 +82,7 @@ def test_the_issue_s_alerts_are_all_there():
         "OctaviaPoolNoActiveMembers",              # pool without active members
         "OctaviaAmphoraHighCpu",                   # amphora CPU
         "OctaviaListenerSessionsNearLimit",        # near the listener limit
-        "OctaviaLoadBalancerConnectionsNearLimit", # near the load balancer limit
+        "OctaviaLoadBalancerConnectionsNearLimit",  # near the load balancer limit
         "OctaviaTargetsFileUnreadable",            # Prometheus cannot read the targets file
     }
     assert wanted <= pack
@@ -210,7 +210,7 @@ def test_catalogue_is_the_same_bytes_whatever_the_api_order():
     items = sample_items()
     expected = catalogue(items)
     rng = random.Random(5)
-    for _ in range(5):
+    for _round in range(5):
         shuffled = yaml.safe_load(yaml.safe_dump(items))
         rng.shuffle(shuffled)
         for item in shuffled:
