@@ -7,14 +7,22 @@ SourceRelay is a plain TCP relay: clients connect to 127.0.0.1:<relay port> and 
 connects to the API from a source address of our choosing inside 127.0.0.0/8. The API's log
 then names that address for exactly the requests that went through the relay.
 
+The relay is its own process with one selector loop: relaying from threads of the measuring
+process made every request wait for that process's interpreter lock (6x slower under 8
+concurrent clients), which would have distorted the figures it exists to collect.
+
 Used by bench/rollout and by tests/integration/test_inventory.py and test_listeners_role.py.
 """
 import pathlib
+import selectors
 import socket
-import threading
+import subprocess
+import sys
 import urllib.parse
 
 import yaml
+
+CHUNK = 65536
 
 
 class SourceRelay:
@@ -25,31 +33,34 @@ class SourceRelay:
         self.upstream = (parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
         self.scheme = parsed.scheme
         self.source = source
-        self._listener = None
-        self._threads = []
-        self._stopping = threading.Event()
+        self.port = None
+        self._proc = None
 
     @property
     def url(self):
-        host, port = self._listener.getsockname()
-        return f"{self.scheme}://{host}:{port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self):
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(128)
-        self._spawn(self._accept)
+        self._proc = subprocess.Popen(
+            [sys.executable, __file__, self.upstream[0], str(self.upstream[1]), self.source],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        line = self._proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            self.stop()
+            raise RuntimeError(f"the relay from {self.source} did not start (it said {line!r})")
+        self.port = int(line[1])
         return self
 
     def stop(self):
-        self._stopping.set()
-        if self._listener is not None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
             try:
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._listener.close()
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc is not None and self._proc.stdout:
+            self._proc.stdout.close()
 
     def __enter__(self):
         return self.start()
@@ -57,46 +68,119 @@ class SourceRelay:
     def __exit__(self, *exc):
         self.stop()
 
-    def _spawn(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self._threads.append(thread)
 
-    def _accept(self):
-        while not self._stopping.is_set():
-            try:
-                client, _addr = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.upstream, timeout=30,
-                                                    source_address=(self.source, 0))
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._spawn(self._pump, client, upstream)
-            self._spawn(self._pump, upstream, client)
+class _Pipe:
+    """One direction of a relayed connection: bytes read from `src` wait in `buf` for `dst`."""
 
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            # Half-close so the other direction can finish its response, then let go.
-            for sock, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+    def __init__(self, src, dst):
+        self.src, self.dst, self.buf, self.eof = src, dst, b"", False
+
+
+def serve(upstream_host, upstream_port, source):
+    """Relay until terminated; prints "PORT <n>" once listening."""
+    sel = selectors.DefaultSelector()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(256)
+    listener.setblocking(False)
+    sel.register(listener, selectors.EVENT_READ, None)
+    print("PORT", listener.getsockname()[1], flush=True)
+    # socket -> (pipe that reads from it, pipe that writes to it)
+    ends = {}
+    connecting = set()
+
+    def interest(sock):
+        reading, writing = ends[sock]
+        events = 0
+        if sock in connecting:
+            events = selectors.EVENT_WRITE
+            sel.modify(sock, events) if sock in sel.get_map() else sel.register(sock, events)
+            return
+        if not reading.eof and len(reading.buf) < 4 * CHUNK:
+            events |= selectors.EVENT_READ
+        if writing.buf:
+            events |= selectors.EVENT_WRITE
+        if events:
+            sel.modify(sock, events) if sock in sel.get_map() else sel.register(sock, events)
+        elif sock in sel.get_map():
+            sel.unregister(sock)
+
+    def close_pair(a, b):
+        for sock in (a, b):
+            if sock in sel.get_map():
+                sel.unregister(sock)
+            ends.pop(sock, None)
+            connecting.discard(sock)
+            sock.close()
+
+    while True:
+        for key, events in sel.select():
+            sock = key.fileobj
+            if sock is listener:
                 try:
-                    sock.shutdown(how)
+                    client, _addr = listener.accept()
                 except OSError:
-                    pass
+                    continue
+                # A non-blocking connect: the lab API's listen queue is short, and a dropped
+                # SYN (retried after 1 s) must delay that one connection, not the whole loop.
+                upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                for s in (client, upstream):
+                    s.setblocking(False)
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    upstream.bind((source, 0))
+                    upstream.connect_ex((upstream_host, upstream_port))
+                except OSError:
+                    client.close()
+                    upstream.close()
+                    continue
+                connecting.add(upstream)
+                up, down = _Pipe(client, upstream), _Pipe(upstream, client)
+                ends[client] = (up, down)
+                ends[upstream] = (down, up)
+                interest(client)
+                interest(upstream)
+                continue
+            if sock not in ends:
+                continue
+            reading, writing = ends[sock]
+            other = reading.dst
+            if sock in connecting:
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    close_pair(sock, other)
+                    continue
+                connecting.discard(sock)
+                interest(sock)
+                continue
+            try:
+                if events & selectors.EVENT_READ:
+                    data = sock.recv(CHUNK)
+                    if data:
+                        reading.buf += data
+                    else:
+                        reading.eof = True
+                if events & selectors.EVENT_WRITE and writing.buf:
+                    sent = sock.send(writing.buf)
+                    writing.buf = writing.buf[sent:]
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                close_pair(sock, other)
+                continue
+            # Pass a finished direction's end on, once its bytes are out.
+            for pipe in (reading, writing):
+                if pipe.eof and not pipe.buf:
+                    try:
+                        pipe.dst.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+            if reading.eof and writing.eof and not reading.buf and not writing.buf:
+                close_pair(sock, other)
+                continue
+            interest(sock)
+            if other in ends:
+                interest(other)
 
 
 def relayed_clouds_yaml(clouds_yaml, cloud, relay_url, path):
@@ -122,3 +206,10 @@ def relayed_clouds_yaml(clouds_yaml, cloud, relay_url, path):
 def own_requests(requests, source):
     """The requests (lab.apilog dicts) that came through the relay with this source address."""
     return [r for r in requests if r["client"] == source]
+
+
+if __name__ == "__main__":
+    try:
+        serve(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    except KeyboardInterrupt:
+        pass
