@@ -1,0 +1,113 @@
+"""The benchmark's load balancers in the shared lab: create N, check, reset and delete them.
+
+Setup and cleanup talk to the lab directly (not through the counting relay), so they never
+show up in the figures. Bench objects use VIPs in 127.6.0.0/16 and a unique name prefix.
+"""
+import random
+import time
+import uuid
+
+from lab.factory import LoadBalancerFactory
+
+VIP_NET = "127.6"
+PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
+
+
+class BenchFleet:
+    """N load balancers named <prefix>-NNN in project <prefix>, each on its own 127.6.X.Y VIP."""
+
+    def __init__(self, conn, count, timeout_per_lb=3.0):
+        self.conn = conn
+        self.count = count
+        self.prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        self.project = self.prefix
+        self.timeout = 60 + timeout_per_lb * count
+        self.factory = LoadBalancerFactory(conn, name_prefix=self.prefix, timeout=self.timeout)
+        self.lbs = []
+
+    def _vip_block(self):
+        used = {lb.vip_address for lb in self.conn.load_balancer.load_balancers()}
+        while True:
+            third = random.randint(0, 254)
+            vips = [f"{VIP_NET}.{third}.{i}" for i in range(1, self.count + 1)]
+            if not used & set(vips):
+                return vips
+
+    def create(self):
+        if self.count > 250:
+            raise ValueError("one /24 of 127.6.0.0/16 holds at most 250 bench load balancers")
+        vips = self._vip_block()
+        ids = []
+        for number, vip in enumerate(vips, start=1):
+            lb = self.factory.create(name=f"{self.prefix}-{number:03d}", vip_address=vip,
+                                     project_id=self.project, wait=False)
+            ids.append(lb.id)
+        self.lbs = self.factory.wait_active(ids, timeout=self.timeout)
+        return self.lbs
+
+    def delete(self):
+        self.factory.cleanup()
+
+    # ------------------------------------------------------------------------------------
+    def _listeners(self):
+        """All listeners of the bench project, grouped by load balancer ID (one listing)."""
+        grouped = {}
+        for item in self.conn.load_balancer.listeners(project_id=self.project):
+            for lb in item.load_balancers or []:
+                grouped.setdefault(lb["id"], []).append(item)
+        return grouped
+
+    def prometheus_listeners(self):
+        """{load balancer id: [its PROMETHEUS listeners]} for every bench load balancer."""
+        grouped = self._listeners()
+        return dict((lb.id, [x for x in grouped.get(lb.id, []) if x.protocol == "PROMETHEUS"])
+                    for lb in self.lbs)
+
+    def check_one_listener_each(self, port=8088, allowed_cidrs=None):
+        """Raise unless every bench load balancer has exactly one PROMETHEUS listener on `port`."""
+        wrong = {}
+        for lb_id, items in self.prometheus_listeners().items():
+            if (len(items) != 1 or items[0].protocol_port != port
+                    or (allowed_cidrs is not None and sorted(items[0].allowed_cidrs or []) != sorted(allowed_cidrs))):
+                wrong[lb_id] = [(x.name, x.protocol_port, x.allowed_cidrs) for x in items]
+        if wrong:
+            raise RuntimeError(f"{len(wrong)} of {len(self.lbs)} load balancers do not have exactly one "
+                               f"PROMETHEUS listener on {port}: {dict(list(wrong.items())[:5])}")
+
+    def wait_idle(self):
+        """Wait until no bench load balancer or listener is PENDING_* (one listing per poll)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            lbs = [lb for lb in self.conn.load_balancer.load_balancers(project_id=self.project)]
+            busy = [lb.id for lb in lbs if lb.provisioning_status in PENDING]
+            busy += [x.id for x in self.conn.load_balancer.listeners(project_id=self.project)
+                     if x.provisioning_status in PENDING]
+            errors = [lb.id for lb in lbs if lb.provisioning_status == "ERROR"]
+            if errors:
+                raise RuntimeError(f"bench load balancers went ERROR: {errors[:5]}")
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(busy)} bench objects still PENDING after {self.timeout:.0f}s")
+            time.sleep(1.0)
+
+    def reset(self):
+        """Delete every PROMETHEUS listener of the bench load balancers, then wait until idle."""
+        self.wait_idle()
+        pending = [x for items in self.prometheus_listeners().values() for x in items]
+        while pending:
+            retry = []
+            for item in pending:
+                try:
+                    self.conn.load_balancer.delete_listener(item.id, ignore_missing=True)
+                except Exception as exc:   # 409 while its load balancer is still busy: next pass
+                    if getattr(exc, "status_code", None) != 409:
+                        raise
+                    retry.append(item)
+            pending = retry
+            if pending:
+                time.sleep(1.0)
+        self.wait_idle()
+        left = sum(len(items) for items in self.prometheus_listeners().values())
+        if left:
+            raise RuntimeError(f"{left} PROMETHEUS listeners survived the reset")
