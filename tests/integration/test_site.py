@@ -1,0 +1,219 @@
+"""site.yml and teardown.yml end to end: the inventory plugin, the three roles, a real Prometheus.
+
+One module-scoped fleet in a project of its own (VIPs in 127.8.0.0/16), so that nobody else's
+load balancers in the shared lab become hosts: one serving HTTP through a pool, one bare, one
+that already has a PROMETHEUS listener. The tests run in file order and share that state:
+check mode predicts the first run and writes nothing, the first run makes every load balancer
+an UP target, the second changes nothing, tags select one part, and teardown refuses to run
+unconfirmed, then removes everything and is idempotent too.
+"""
+import getpass
+import grp
+import ipaddress
+import json
+import os
+import random
+import time
+import uuid
+
+import pytest
+import yaml
+
+from helpers.ansible_run import run_playbook
+from helpers.prometheus_server import PrometheusServer
+from lab.backends import HttpBackend
+from lab.factory import LoadBalancerFactory
+
+VIP_RANGE = ipaddress.ip_network("127.8.0.0/16")
+FAST = "2s"
+PROM_HOST = "site-prometheus"
+GRAFANA_HOST = "site-grafana"
+
+
+def free_vips(conn, count):
+    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
+    chosen = []
+    while len(chosen) < count:
+        address = str(VIP_RANGE.network_address + random.randint(2, VIP_RANGE.num_addresses - 2))
+        if address not in used and address not in chosen and not address.endswith((".0", ".255")):
+            chosen.append(address)
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def fleet(lab):
+    conn = lab.connect()
+    prefix = f"site-{uuid.uuid4().hex[:6]}"
+    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
+    backend = HttpBackend("127.0.0.1", 0, name=f"{prefix}-backend").start()
+    try:
+        web, bare, watched = (factory.create(name=f"{prefix}-{role}", vip_address=vip, project_id=prefix)
+                              for role, vip in zip(("web", "bare", "watched"), free_vips(conn, 3)))
+        listener = conn.load_balancer.create_listener(loadbalancer_id=web.id, name=f"{prefix}-http",
+                                                      protocol="HTTP", protocol_port=8080)
+        factory.wait_active([web.id])
+        pool = conn.load_balancer.create_pool(name=f"{prefix}-pool", listener_id=listener.id,
+                                              protocol="HTTP", lb_algorithm="ROUND_ROBIN")
+        factory.wait_active([web.id])
+        conn.load_balancer.create_member(pool.id, name=f"{prefix}-member", address=backend.address,
+                                         protocol_port=backend.port)
+        conn.load_balancer.create_listener(loadbalancer_id=watched.id, name="prometheus",
+                                           protocol="PROMETHEUS", protocol_port=8088,
+                                           allowed_cidrs=["127.0.0.1/32"])
+        factory.wait_active([web.id, watched.id])
+        yield {"conn": conn, "project": prefix, "lbs": {lb.name: lb.id for lb in (web, bare, watched)}}
+    finally:
+        backend.stop()
+        try:
+            factory.cleanup()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site-prom")
+    etc = root / "etc"
+    etc.mkdir()
+    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n")
+    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, prom, lab, tmp_path_factory):
+    """An inventory directory as a user writes one: the plugin file, and the two service hosts."""
+    root = tmp_path_factory.mktemp("site-inventory")
+    etc = prom.config_path.parent
+    grafana = root / "grafana"
+    user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
+    (root / "fleet.octavia.yml").write_text(json.dumps({
+        "plugin": "octavia.monitoring.loadbalancers", "clouds": [lab.cloud],
+        "project_ids": [fleet["project"]]}))
+    local = {"ansible_connection": "local", "ansible_host": "127.0.0.1",
+             "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    (root / "hosts.yml").write_text(json.dumps({
+        "prometheus": {"hosts": {PROM_HOST: local}, "vars": {
+            "octavia_prometheus_sources": [{"cloud": lab.cloud, "project_id": fleet["project"]}],
+            "octavia_prometheus_config_file": str(prom.config_path),
+            "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
+            "octavia_prometheus_rules_dir": str(etc / "rules"),
+            "octavia_prometheus_become": False,
+            "octavia_prometheus_file_owner": user, "octavia_prometheus_file_group": group,
+            "octavia_prometheus_manage_config": True,
+            "octavia_prometheus_web_url": prom.url,
+            "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
+                                          "evaluation_interval": FAST},
+            "octavia_prometheus_scrape_interval": FAST, "octavia_prometheus_scrape_timeout": FAST,
+            "octavia_prometheus_file_sd_refresh_interval": FAST,
+            "octavia_prometheus_catalog_interval": FAST}},
+        "grafana": {"hosts": {GRAFANA_HOST: local}, "vars": {
+            "octavia_grafana_become": False,
+            "octavia_grafana_file_owner": user, "octavia_grafana_file_group": group,
+            "octavia_grafana_provisioning_dir": str(grafana / "provisioning"),
+            "octavia_grafana_dashboards_dir": str(grafana / "dashboards"),
+            "octavia_grafana_reload_method": "none"}},
+        "octavia_loadbalancers": {"vars": {"octavia_listeners_cloud": lab.cloud}},
+    }))
+    return {"path": root, "targets": etc / "file_sd" / "octavia.yml", "rules": etc / "rules",
+            "grafana": grafana}
+
+
+def run(lab, inventory, playbook="octavia.monitoring.site", **kwargs):
+    return run_playbook(playbook, inventory=inventory["path"], env=lab.env, **kwargs)
+
+
+def changed_by_host(result):
+    return {host: stats.get("changed", 0) for host, stats in result.stats.items()}
+
+
+def prometheus_listeners(fleet):
+    lbapi = fleet["conn"].load_balancer
+    return {name: [lst.name for lst in lbapi.listeners(load_balancer_id=lb_id) if lst.protocol == "PROMETHEUS"]
+            for name, lb_id in fleet["lbs"].items()}
+
+
+def wait_for_targets(prom, want, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        targets = {t["labels"].get("loadbalancer_name"): t["health"] for t in prom.targets(job="octavia")}
+        if targets == want or time.monotonic() > deadline:
+            return targets
+        time.sleep(1)
+
+
+def test_check_mode_writes_nothing(lab, fleet, inventory, record):
+    result = run(lab, inventory, check=True, diff=True)
+    assert result.rc == 0, result
+    assert sum(changed_by_host(result).values()) > 0, "a first run has something to do"
+    assert prometheus_listeners(fleet) == {name: (["prometheus"] if name.endswith("-watched") else [])
+                                           for name in fleet["lbs"]}
+    assert not inventory["targets"].exists() and not inventory["grafana"].exists()
+    record["check"] = changed_by_host(result)
+
+
+def test_first_run_matches_check_mode(lab, fleet, inventory, prom, record):
+    result = run(lab, inventory)
+    assert result.rc == 0, result
+    assert changed_by_host(result) == record["check"], "check mode predicted another run"
+    assert prometheus_listeners(fleet) == {name: ["prometheus"] for name in fleet["lbs"]}
+    want = {name: "up" for name in fleet["lbs"]}
+    assert wait_for_targets(prom, want) == want
+    assert {p.name for p in (inventory["grafana"] / "dashboards").iterdir()} == {
+        "octavia-fleet-overview.json", "octavia-lb-detail.json"}
+
+
+def test_second_run_changes_nothing(lab, inventory):
+    result = run(lab, inventory)
+    assert result.rc == 0, result
+    assert set(changed_by_host(result).values()) == {0}, changed_by_host(result)
+    check = run(lab, inventory, check=True, diff=True)
+    assert check.rc == 0 and set(changed_by_host(check).values()) == {0}, changed_by_host(check)
+
+
+def test_tags_select_one_part(lab, fleet, inventory):
+    (inventory["grafana"] / "dashboards" / "octavia-lb-detail.json").unlink()
+    result = run(lab, inventory, tags=["grafana"])
+    assert result.rc == 0, result
+    assert changed_by_host(result).get(GRAFANA_HOST) == 1
+    # Role argument validation is tagged `always` by Ansible itself; nothing else may run.
+    ran = {host: [name for name, _result in result.task_results(host) if "Validating arguments" not in name]
+           for host in result.stats}
+    assert {host for host, names in ran.items() if names} == {GRAFANA_HOST}, ran
+
+
+def test_teardown_needs_confirmation(lab, fleet, inventory):
+    result = run(lab, inventory, playbook="octavia.monitoring.teardown")
+    assert result.rc != 0
+    assert "octavia_teardown_confirm=true" in json.dumps(result.data)
+    assert sum(changed_by_host(result).values()) == 0
+    assert inventory["targets"].exists()
+    assert prometheus_listeners(fleet) == {name: ["prometheus"] for name in fleet["lbs"]}
+
+
+def test_teardown_removes_everything_once(lab, fleet, inventory, prom):
+    confirm = {"octavia_teardown_confirm": True}
+    check = run(lab, inventory, playbook="octavia.monitoring.teardown", extra_vars=confirm,
+                check=True, diff=True)
+    assert check.rc == 0, check
+    assert inventory["targets"].exists(), "check mode removed the targets file"
+    result = run(lab, inventory, playbook="octavia.monitoring.teardown", extra_vars=confirm)
+    assert result.rc == 0, result
+    assert changed_by_host(result) == changed_by_host(check)
+    assert prometheus_listeners(fleet) == {name: [] for name in fleet["lbs"]}
+    assert not inventory["targets"].exists()
+    assert not list(inventory["rules"].glob("octavia-*.yml"))
+    assert not list((inventory["grafana"] / "dashboards").iterdir())
+    live = yaml.safe_load(prom.status_config())
+    assert "octavia" not in {c["job_name"] for c in live.get("scrape_configs", [])}
+    again = run(lab, inventory, playbook="octavia.monitoring.teardown", extra_vars=confirm)
+    assert again.rc == 0 and set(changed_by_host(again).values()) == {0}, changed_by_host(again)
+
+
+@pytest.fixture(scope="module")
+def record():
+    """What one test saw and a later one compares against."""
+    return {}
