@@ -16,15 +16,17 @@ BIN = pathlib.Path(sys.executable).parent
 def installed(tmp_path_factory):
     """The built tarball installed into an empty collections path; that path only is searched."""
     root = tmp_path_factory.mktemp("galaxy")
+    target = root / "collections"
+    # Only the fresh install may be found: `make` exports a collections path that holds this
+    # checkout, and with it ansible-galaxy would call the collection installed already.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(target), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
     subprocess.run([BIN / "ansible-galaxy", "collection", "build", "--output-path", root, REPO],
-                   check=True, capture_output=True, text=True)
+                   env=env, check=True, capture_output=True, text=True)
     version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
     tarball = root / f"octavia-monitoring-{version}.tar.gz"
     assert tarball.exists(), sorted(p.name for p in root.iterdir())
-    target = root / "collections"
     subprocess.run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", target, tarball],
-                   check=True, capture_output=True, text=True)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(target), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+                   env=env, check=True, capture_output=True, text=True)
     return {"path": target / "ansible_collections" / "octavia" / "monitoring", "env": env}
 
 
