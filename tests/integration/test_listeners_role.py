@@ -236,3 +236,61 @@ def test_nobody_to_allow_stops_before_any_change(lab, relay, fleet, project, tmp
     assert run.rc != 0
     assert "octavia_listeners_allowed_cidrs is empty" in run.stdout
     assert [r for r in relay.requests_since(marker) if r["method"] in WRITES] == []
+
+
+def test_fleet_module_four_ways_replace_absent_and_failure(lab, relay, lb_factory):
+    """lb_prometheus_listener_fleet on its own: check, apply, check, apply for a create, a port
+    change (replace) and absent; an unknown name fails the task but not the others."""
+    from helpers.ansible_run import run_module
+
+    conn = lb_factory.conn
+    vips = free_vips(conn, 2)
+    prefix = f"fxmod-{uuid.uuid4().hex[:6]}"
+    lbs = [lb_factory.create(name=f"{prefix}-{i}", vip_address=vip, project_id=f"{prefix}-proj")
+           for i, vip in enumerate(vips, start=1)]
+    env = {"OS_CLIENT_CONFIG_FILE": str(relay.clouds_yaml), "OS_CLOUD": ""}
+    base = {"load_balancers": [lb.name for lb in lbs], "allowed_cidrs": ["127.0.0.1"]}
+
+    def four_ways(args, action):
+        outcomes = []
+        for check in (True, False, True, False):
+            marker = lab.api_request_marker()
+            result = run_module("octavia.monitoring.lb_prometheus_listener_fleet", args, check=check,
+                                diff=True, env=env)
+            writes = [r for r in relay.requests_since(marker) if r["method"] in WRITES]
+            assert not result.get("failed"), result
+            outcomes.append((result, writes))
+        (c1, w1), (a1, w2), (c2, w3), (a2, w4) = outcomes
+        assert w1 == [] and w3 == [] and w4 == [] and w2, (w1, w2, w3, w4)
+        assert [r["action"] for r in c1["results"]] == [r["action"] for r in a1["results"]] == [action] * 2
+        assert [r["diff"] for r in c1["results"]] == [r["diff"] for r in a1["results"]]
+        assert c1["changed"] and a1["changed"] and not c2["changed"] and not a2["changed"]
+        assert a1["diff"] == [r["diff"] for r in a1["results"]]
+        assert c2["summary"] == a2["summary"] == {"total": 2, "changed": 0, "unchanged": 2, "skipped": 0,
+                                                   "failed": 0, "actions": {}}
+        return a1
+
+    created = four_ways(base, "create")
+    for item, lb in zip(created["results"], lbs):
+        assert item["listener"]["allowed_cidrs"] == ["127.0.0.1/32"]
+        assert item["listener"]["provisioning_status"] == "ACTIVE"
+        assert item["scrape_target"] == f"{lb.vip_address}:8088"
+        assert item["load_balancer"]["id"] == lb.id
+
+    replaced = four_ways(dict(base, protocol_port=9100), "replace")
+    assert [r["scrape_target"] for r in replaced["results"]] == [f"{lb.vip_address}:9100" for lb in lbs]
+    for lb in lbs:
+        assert [(x.protocol, x.protocol_port) for x in listeners_of(conn, lb)] == [("PROMETHEUS", 9100)]
+
+    four_ways(dict(base, state="absent", allowed_cidrs=None), "delete")
+    for lb in lbs:
+        assert listeners_of(conn, lb) == []
+
+    failing = run_module("octavia.monitoring.lb_prometheus_listener_fleet",
+                         dict(base, load_balancers=base["load_balancers"] + [prefix + "-nope"]), env=env)
+    assert failing.get("failed") and failing["changed"]
+    assert failing["msg"].startswith(f"1 of 3 load balancers failed: {prefix}-nope: Load balancer '{prefix}-nope' was not found")
+    assert [r["action"] for r in failing["results"]] == ["create", "create", None]
+
+    refused = run_module("octavia.monitoring.lb_prometheus_listener_fleet", dict(base, concurrency=0), env=env)
+    assert refused.get("failed") and refused["msg"] == "concurrency must be 1 or more, not 0."
