@@ -77,5 +77,7 @@ demo-down:
 	done
 	$(MAKE) --no-print-directory lab-down
 
-bench: collection
-	$(PY) bench/run.py
+# Not part of `make test`: each prints its approaches side by side with the ratios.
+bench: collection lab-up
+	$(PY) bench/stats_bench.py
+	$(PY) bench/rollout
