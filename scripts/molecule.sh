@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 export ANSIBLE_COLLECTIONS_PATH="$repo/.build/collections"
 export PATH="$repo/.venv/bin:$PATH"
+# Plain text in CI logs.
+export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 [ -f "$repo/.lab/clouds.yaml" ] && export OS_CLIENT_CONFIG_FILE="${OS_CLIENT_CONFIG_FILE:-$repo/.lab/clouds.yaml}"
 ran=0
 for scenario_dir in roles/*/molecule/*/; do
