@@ -87,7 +87,7 @@ class CollectionRollout(Approach):
         (inventory / "bench.octavia.yml").write_text(yaml.safe_dump({
             "plugin": "octavia.monitoring.loadbalancers", "name_pattern": fleet.prefix + "-*"}))
         (inventory / "prometheus.yml").write_text(yaml.safe_dump({
-            "prometheus": {"hosts": {"bench-prometheus": {"ansible_host": ALLOWED.split("/")[0]}}}}))
+            "prometheus": {"hosts": {"bench-prometheus": {"ansible_host": ALLOWED.split("/", maxsplit=1)[0]}}}}))
         (self.dir / "rollout.yml").write_text(yaml.safe_dump([{
             "name": "PROMETHEUS listeners for every load balancer", "hosts": "octavia_loadbalancers",
             "gather_facts": False, "vars": {"octavia_listeners_concurrency": concurrency},

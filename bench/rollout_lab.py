@@ -78,7 +78,7 @@ class BenchFleet:
         """Wait until no bench load balancer or listener is PENDING_* (one listing per poll)."""
         deadline = time.monotonic() + self.timeout
         while True:
-            lbs = [lb for lb in self.conn.load_balancer.load_balancers(project_id=self.project)]
+            lbs = list(self.conn.load_balancer.load_balancers(project_id=self.project))
             busy = [lb.id for lb in lbs if lb.provisioning_status in PENDING]
             busy += [x.id for x in self.conn.load_balancer.listeners(project_id=self.project)
                      if x.provisioning_status in PENDING]

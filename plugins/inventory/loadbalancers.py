@@ -34,7 +34,7 @@ description:
     C(inventory/prod.octavia.yml). It works as an AWX or Automation Controller inventory source
     (sourced from a project), with credentials injected through E(OS_CLIENT_CONFIG_FILE).
 author:
-  - octavia.monitoring contributors
+  - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -107,6 +107,7 @@ EXAMPLES = r"""
 # inventory/lab.octavia.yml: the cloud from OS_CLIENT_CONFIG_FILE, every load balancer
 plugin: octavia.monitoring.loadbalancers
 
+---
 # inventory/prod.octavia.yml: two clouds, amphora load balancers of the web-* family, cached
 plugin: octavia.monitoring.loadbalancers
 clouds:

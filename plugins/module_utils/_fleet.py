@@ -121,7 +121,7 @@ def lb_matches(lb, filters):
     if filters.get("tags") and not set(filters["tags"]) <= set(lb.get("tags") or []):
         return False
     if filters.get("name_pattern") and not fnmatch.fnmatchcase(lb.get("name") or "",
-                                                                filters["name_pattern"]):
+                                                               filters["name_pattern"]):
         return False
     if filters.get("providers") and (lb.get("provider") or "").lower() not in \
             set(p.lower() for p in filters["providers"]):

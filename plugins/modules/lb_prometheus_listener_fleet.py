@@ -29,7 +29,7 @@ description:
     does not set are left as they are. Octavia cannot change O(protocol_port), so a new port
     replaces the listener (delete, then create).
 author:
-  - octavia.monitoring contributors
+  - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
@@ -245,7 +245,7 @@ results:
       description: C(host:port) where Prometheus scrapes the listener (IPv6 in brackets), or V(null).
       type: str
     skipped:
-      description: True when the provider has no C(PROMETHEUS) listeners; O(msg) says where to get the figures instead.
+      description: True when the provider has no C(PROMETHEUS) listeners; RV(results[].msg) says where to get the figures instead.
       type: bool
     failed:
       description: True when this load balancer failed; the others are unaffected.

@@ -266,8 +266,8 @@ def test_fleet_module_four_ways_replace_absent_and_failure(lab, relay, lb_factor
         assert [r["diff"] for r in c1["results"]] == [r["diff"] for r in a1["results"]]
         assert c1["changed"] and a1["changed"] and not c2["changed"] and not a2["changed"]
         assert a1["diff"] == [r["diff"] for r in a1["results"]]
-        assert c2["summary"] == a2["summary"] == {"total": 2, "changed": 0, "unchanged": 2, "skipped": 0,
-                                                   "failed": 0, "actions": {}}
+        assert c2["summary"] == a2["summary"] == {"total": 2, "changed": 0, "unchanged": 2,
+                                                  "skipped": 0, "failed": 0, "actions": {}}
         return a1
 
     created = four_ways(base, "create")
