@@ -251,6 +251,22 @@ def is_unsupported_provider_fault(status, fault):
     return status == 501 and "does not support" in (fault or "")
 
 
+def listener_fault_translator(lb):
+    """The ``translate`` hook of ``_octavia.write()`` for a PROMETHEUS listener write on ``lb``.
+
+    :returns: a function ``(status, faultstring) -> sentence or None`` that puts the API's answers
+        for a disabled protocol and an unsupported provider in the collection's words; ``None``
+        keeps the API's own message.
+    """
+    def clearer(status, fault):
+        if is_disabled_protocol_fault(status, fault):
+            return disabled_protocol_message()
+        if is_unsupported_provider_fault(status, fault):
+            return unsupported_provider_message(lb, fault)
+        return None
+    return clearer
+
+
 def is_immutable_fault(status, fault):
     """True for Octavia's 409 while the load balancer is busy (PENDING_*)."""
     return status == 409 and "immutable" in (fault or "")
@@ -266,6 +282,18 @@ LISTENER_KEYS = ("name", "protocol_port", "allowed_cidrs", "description", "is_ad
                  "connection_limit", "tags", "timeout_client_data", "timeout_member_connect",
                  "timeout_member_data", "timeout_tcp_inspect")
 IMMUTABLE_KEYS = ("protocol_port",)
+# The optional listener settings both listener modules take, documented once in the
+# octavia.monitoring._listener doc fragment.
+LISTENER_SETTINGS_SPEC = dict(
+    description=dict(type="str"),
+    is_admin_state_up=dict(type="bool", aliases=["admin_state_up"]),
+    connection_limit=dict(type="int"),
+    tags=dict(type="list", elements="str"),
+    timeout_client_data=dict(type="int"),
+    timeout_member_connect=dict(type="int"),
+    timeout_member_data=dict(type="int"),
+    timeout_tcp_inspect=dict(type="int"),
+)
 # Compared as sets; Octavia keeps neither their order nor duplicates.
 SET_KEYS = ("allowed_cidrs", "tags")
 

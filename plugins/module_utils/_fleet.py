@@ -28,10 +28,8 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._compare import
     check_cidr_family,
     check_port_free,
     desired,
-    disabled_protocol_message,
-    is_disabled_protocol_fault,
-    is_unsupported_provider_fault,
     lb_summary,
+    listener_fault_translator,
     parent_lb_id,
     plan_listener,
     prometheus_listeners,
@@ -414,17 +412,6 @@ def read_cloud(conn, filters=None):
     return dict(load_balancers=lbs, listeners=listeners, floating_ips=fips)
 
 
-def translate_fault(lb):
-    """Clearer sentences for the API answers a PROMETHEUS listener create can get."""
-    def clearer(status, fault):
-        if is_disabled_protocol_fault(status, fault):
-            return disabled_protocol_message()
-        if is_unsupported_provider_fault(status, fault):
-            return unsupported_provider_message(lb, fault)
-        return None
-    return clearer
-
-
 def apply_plan(conn, lb, current, plan, params, deadline, wrote=lambda: None):
     """Carry out one load balancer's plan through ``_octavia.write`` and its wait.
 
@@ -450,7 +437,7 @@ def apply_plan(conn, lb, current, plan, params, deadline, wrote=lambda: None):
         listener = to_plain(write(
             conn, lb, "create listener '%s' on %s" % (params["name"], describe(lb, "load balancer")),
             lambda: lbapi.create_listener(load_balancer_id=lb["id"], protocol="PROMETHEUS", **plan["body"]),
-            deadline, translate=translate_fault(lb)))
+            deadline, translate=listener_fault_translator(lb)))
         wrote()
     if action == "update":
         listener = to_plain(write(

@@ -22,6 +22,7 @@ description:
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
+  - octavia.monitoring._listener
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
   - octavia.monitoring._attributes.actiongroup_octavia
@@ -69,40 +70,6 @@ options:
       - Every CIDR must be of an IP version that one of the load balancer's VIPs has.
     type: list
     elements: str
-  description:
-    description:
-      - Description of the listener.
-    type: str
-  is_admin_state_up:
-    description:
-      - Whether the listener is administratively up.
-    type: bool
-    aliases: [admin_state_up]
-  connection_limit:
-    description:
-      - Maximum number of concurrent connections; V(-1) means unlimited.
-    type: int
-  tags:
-    description:
-      - Tags of the listener, compared as a set.
-    type: list
-    elements: str
-  timeout_client_data:
-    description:
-      - Frontend client inactivity timeout in milliseconds.
-    type: int
-  timeout_member_connect:
-    description:
-      - Backend member connection timeout in milliseconds.
-    type: int
-  timeout_member_data:
-    description:
-      - Backend member inactivity timeout in milliseconds.
-    type: int
-  timeout_tcp_inspect:
-    description:
-      - Time in milliseconds to wait for additional TCP packets for content inspection.
-    type: int
   state:
     description:
       - V(present) creates or updates the listener, V(absent) deletes it.
@@ -252,20 +219,18 @@ diff:
 from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule, to_plain
 from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
     LISTENER_KEYS,
+    LISTENER_SETTINGS_SPEC,
     check_api_versions,
     check_cidr_family,
     check_listener_options,
     check_port_free,
     check_provider,
     desired,
-    disabled_protocol_message,
-    is_disabled_protocol_fault,
-    is_unsupported_provider_fault,
     lb_summary,
+    listener_fault_translator,
     plan_listener,
     scrape_target,
     select_listener,
-    unsupported_provider_message,
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import (
     Deadline,
@@ -285,14 +250,7 @@ class ListenerModule(OctaviaModule):
         name=dict(type="str", default="prometheus"),
         protocol_port=dict(type="int", default=8088, aliases=["port"]),
         allowed_cidrs=dict(type="list", elements="str"),
-        description=dict(type="str"),
-        is_admin_state_up=dict(type="bool", aliases=["admin_state_up"]),
-        connection_limit=dict(type="int"),
-        tags=dict(type="list", elements="str"),
-        timeout_client_data=dict(type="int"),
-        timeout_member_connect=dict(type="int"),
-        timeout_member_data=dict(type="int"),
-        timeout_tcp_inspect=dict(type="int"),
+        **LISTENER_SETTINGS_SPEC,
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
 
@@ -344,7 +302,7 @@ class ListenerModule(OctaviaModule):
             listener = to_plain(write(
                 self.conn, lb, "create listener '%s' on %s" % (self.params["name"], describe(lb, "load balancer")),
                 lambda: lbapi.create_listener(load_balancer_id=lb["id"], protocol="PROMETHEUS", **plan["body"]),
-                self.deadline, translate=self.translate(lb)))
+                self.deadline, translate=listener_fault_translator(lb)))
         if action == "update":
             listener = to_plain(write(
                 self.conn, lb, "update %s" % describe(current, "listener"),
@@ -354,16 +312,6 @@ class ListenerModule(OctaviaModule):
         lb, listener = wait_lb_idle(self.conn, busy, self.deadline,
                                     listener_id=listener["id"] if listener else None)
         return dict(listener=listener, load_balancer=lb)
-
-    @staticmethod
-    def translate(lb):
-        def clearer(status, fault):
-            if is_disabled_protocol_fault(status, fault):
-                return disabled_protocol_message()
-            if is_unsupported_provider_fault(status, fault):
-                return unsupported_provider_message(lb, fault)
-            return None
-        return clearer
 
     def report(self, lb, current, plan, result):
         """Add listener, load_balancer and scrape_target to the result."""

@@ -31,6 +31,7 @@ description:
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
+  - octavia.monitoring._listener
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
   - octavia.monitoring._attributes.actiongroup_octavia
@@ -110,40 +111,6 @@ options:
         IP versions given fails alone.
     type: list
     elements: str
-  description:
-    description:
-      - Description of the listeners.
-    type: str
-  is_admin_state_up:
-    description:
-      - Whether the listeners are administratively up.
-    type: bool
-    aliases: [admin_state_up]
-  connection_limit:
-    description:
-      - Maximum number of concurrent connections; V(-1) means unlimited.
-    type: int
-  tags:
-    description:
-      - Tags of the listeners, compared as a set.
-    type: list
-    elements: str
-  timeout_client_data:
-    description:
-      - Frontend client inactivity timeout in milliseconds.
-    type: int
-  timeout_member_connect:
-    description:
-      - Backend member connection timeout in milliseconds.
-    type: int
-  timeout_member_data:
-    description:
-      - Backend member inactivity timeout in milliseconds.
-    type: int
-  timeout_tcp_inspect:
-    description:
-      - Time in milliseconds to wait for additional TCP packets for content inspection.
-    type: int
   state:
     description:
       - V(present) creates or updates the listeners, V(absent) deletes them.
@@ -314,7 +281,10 @@ summary:
 """
 
 from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaError, OctaviaModule
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import check_listener_options
+from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
+    LISTENER_SETTINGS_SPEC,
+    check_listener_options,
+)
 from ansible_collections.octavia.monitoring.plugins.module_utils._fleet import (
     Fleet,
     failure_message,
@@ -338,14 +308,7 @@ class FleetModule(OctaviaModule):
         name=dict(type="str", default="prometheus"),
         protocol_port=dict(type="int", default=8088, aliases=["port"]),
         allowed_cidrs=dict(type="list", elements="str"),
-        description=dict(type="str"),
-        is_admin_state_up=dict(type="bool", aliases=["admin_state_up"]),
-        connection_limit=dict(type="int"),
-        tags=dict(type="list", elements="str"),
-        timeout_client_data=dict(type="int"),
-        timeout_member_connect=dict(type="int"),
-        timeout_member_data=dict(type="int"),
-        timeout_tcp_inspect=dict(type="int"),
+        **LISTENER_SETTINGS_SPEC,
         state=dict(type="str", default="present", choices=["present", "absent"]),
         concurrency=dict(type="int", default=8),
         fail_on_error=dict(type="bool", default=True),

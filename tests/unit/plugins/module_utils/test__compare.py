@@ -561,3 +561,16 @@ def test_stats_report_without_listeners_and_empty():
     items, totals = c.stats_report([dict(LB, id="a")], None, {"a": {"bytes_out": 3}})
     assert "listeners" not in items[0] and totals["bytes_out"] == 3
     assert c.stats_report([], None, {}) == ([], dict.fromkeys(c.STATS_KEYS, 0))
+
+
+@pytest.mark.parametrize("status,fault,expected", [
+    (400, "The selected protocol is not allowed in this deployment: PROMETHEUS", "allow_prometheus_listeners"),
+    (501, "Provider 'ovn' does not support a requested option: PROMETHEUS", "lb_stats_info"),
+    (409, "Another Listener on this Load Balancer is already using protocol PROMETHEUS", None),
+])
+def test_listener_fault_translator(status, fault, expected):
+    sentence = c.listener_fault_translator({"id": "x", "name": "web", "provider": "ovn"})(status, fault)
+    if expected is None:
+        assert sentence is None
+    else:
+        assert expected in sentence

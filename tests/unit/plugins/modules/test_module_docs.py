@@ -1,4 +1,4 @@
-"""Each module's documented options agree with its argument spec (plus the _auth fragment).
+"""Each module's documented options agree with its argument spec (plus its doc fragments).
 
 ansible-test's validate-modules checks this too; here a drift fails the fast unit run,
 and the message names the option.
@@ -9,13 +9,22 @@ import pytest
 import yaml
 
 PKG = "ansible_collections.octavia.monitoring.plugins"
-MODULES = ["lb_prometheus_listener", "lb_prometheus_listener_info", "lb_stats_info"]
+MODULES = ["lb_prometheus_listener", "lb_prometheus_listener_fleet", "lb_prometheus_listener_info",
+           "lb_stats_info"]
+
+
+def fragment_options(reference):
+    """Options of a fragment such as octavia.monitoring._auth or octavia.monitoring._attributes.foo."""
+    name, _dot, variable = reference.split(".", 2)[2].partition(".")
+    fragment = importlib.import_module(PKG + ".doc_fragments." + name).ModuleDocFragment
+    return yaml.safe_load(getattr(fragment, (variable or "documentation").upper()))["options"] or {}
 
 
 def documented_options(module):
     doc = yaml.safe_load(module.DOCUMENTATION)
-    options = dict(yaml.safe_load(importlib.import_module(PKG + ".doc_fragments._auth")
-                                  .ModuleDocFragment.DOCUMENTATION)["options"])
+    options = {}
+    for reference in doc.get("extends_documentation_fragment") or []:
+        options.update(fragment_options(reference))
     options.update(doc.get("options") or {})
     return doc, options
 
