@@ -19,7 +19,6 @@ import grp
 import ipaddress
 import os
 import pathlib
-import random
 import uuid
 
 import pytest
@@ -36,28 +35,17 @@ TARGET_LABELS = ("loadbalancer_id", "loadbalancer_name", "project_id", "listener
                  "provider", "cloud", "region")
 
 
-def free_vips(conn, count):
-    """Addresses in 127.4.0.0/16 (this suite's range in the shared lab) that no load balancer uses."""
-    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
-    chosen = []
-    while len(chosen) < count:
-        address = str(VIP_RANGE.network_address + random.randint(2, VIP_RANGE.num_addresses - 2))
-        if address not in used and address not in chosen and not address.endswith((".0", ".255")):
-            chosen.append(address)
-    return chosen
-
-
 @pytest.fixture(scope="module")
 def fleet(lab):
     """Two load balancers, each with a PROMETHEUS listener; the first also serves HTTP through a pool."""
     conn = lab.connect()
     prefix = f"prome2e-{uuid.uuid4().hex[:6]}"
     project = prefix
-    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
+    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90, vip_range=VIP_RANGE)
     backend = HttpBackend("127.0.0.1", 0, name=f"{prefix}-backend").start()
     try:
         lbs = []
-        for index, vip in enumerate(free_vips(conn, 2), start=1):
+        for index, vip in enumerate(factory.allocate_vips(2), start=1):
             lb = factory.create(name=f"{prefix}-lb{index}", vip_address=vip, project_id=project)
             metrics = conn.load_balancer.create_listener(
                 loadbalancer_id=lb.id, name=f"{prefix}-metrics{index}", protocol="PROMETHEUS",

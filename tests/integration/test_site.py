@@ -12,7 +12,6 @@ import grp
 import ipaddress
 import json
 import os
-import random
 import time
 import uuid
 
@@ -30,25 +29,15 @@ PROM_HOST = "site-prometheus"
 GRAFANA_HOST = "site-grafana"
 
 
-def free_vips(conn, count):
-    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
-    chosen = []
-    while len(chosen) < count:
-        address = str(VIP_RANGE.network_address + random.randint(2, VIP_RANGE.num_addresses - 2))
-        if address not in used and address not in chosen and not address.endswith((".0", ".255")):
-            chosen.append(address)
-    return chosen
-
-
 @pytest.fixture(scope="module")
 def fleet(lab):
     conn = lab.connect()
     prefix = f"site-{uuid.uuid4().hex[:6]}"
-    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
+    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90, vip_range=VIP_RANGE)
     backend = HttpBackend("127.0.0.1", 0, name=f"{prefix}-backend").start()
     try:
         web, bare, watched = (factory.create(name=f"{prefix}-{role}", vip_address=vip, project_id=prefix)
-                              for role, vip in zip(("web", "bare", "watched"), free_vips(conn, 3)))
+                              for role, vip in zip(("web", "bare", "watched"), factory.allocate_vips(3)))
         listener = conn.load_balancer.create_listener(loadbalancer_id=web.id, name=f"{prefix}-http",
                                                       protocol="HTTP", protocol_port=8080)
         factory.wait_active([web.id])

@@ -27,8 +27,10 @@ SECONDS_PER_LB = 2.0
 class LoadBalancerFactory:
     """Creates load balancers through openstacksdk and remembers them for cleanup()."""
 
-    def __init__(self, conn, name_prefix=None, timeout=60.0):
+    def __init__(self, conn, name_prefix=None, timeout=60.0, vip_range=VIP_RANGE):
+        """`vip_range`: where allocate_vips() picks from; each suite owns a range of the shared lab."""
         self.conn = conn
+        self.vip_range = ipaddress.ip_network(vip_range)
         self.prefix = name_prefix or f"labfx-{uuid.uuid4().hex[:8]}"
         self.timeout = timeout
         self.created = []
@@ -40,13 +42,13 @@ class LoadBalancerFactory:
         return {lb.vip_address for lb in self.conn.load_balancer.load_balancers()} | self._handed_out
 
     def allocate_vips(self, count):
-        """`count` addresses in 127.1.0.0/16 that no load balancer in the lab uses."""
+        """`count` addresses in the factory's range that no load balancer in the lab uses."""
         in_use = self._vips_in_use() | {PROBE_SOURCE}
         chosen = []
         while len(chosen) < count:
             # Random rather than sequential, so parallel test sessions rarely pick the same one.
-            host = random.randint(1, VIP_RANGE.num_addresses - 2)
-            address = str(VIP_RANGE.network_address + host)
+            host = random.randint(1, self.vip_range.num_addresses - 2)
+            address = str(self.vip_range.network_address + host)
             if address.endswith((".0", ".255")) or address in in_use:
                 continue
             in_use.add(address)
