@@ -3,18 +3,18 @@
 Setup and cleanup talk to the lab directly (not through the counting relay), so they never
 show up in the figures. Bench objects use VIPs in 127.6.0.0/16 and a unique name prefix.
 """
-import random
 import time
 import uuid
 
 from lab.factory import LoadBalancerFactory
 
-VIP_NET = "127.6"
+# The benchmark's range in the shared lab; its relays' source addresses are in 127.6.255.0/24.
+VIP_RANGE = "127.6.0.0/17"
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
 
 
 class BenchFleet:
-    """N load balancers named <prefix>-NNN in project <prefix>, each on its own 127.6.X.Y VIP."""
+    """N load balancers named <prefix>-NNN in project <prefix>, each on its own VIP in VIP_RANGE."""
 
     def __init__(self, conn, count, timeout_per_lb=3.0):
         self.conn = conn
@@ -22,21 +22,12 @@ class BenchFleet:
         self.prefix = f"bench-{uuid.uuid4().hex[:6]}"
         self.project = self.prefix
         self.timeout = 60 + timeout_per_lb * count
-        self.factory = LoadBalancerFactory(conn, name_prefix=self.prefix, timeout=self.timeout)
+        self.factory = LoadBalancerFactory(conn, name_prefix=self.prefix, timeout=self.timeout,
+                                           vip_range=VIP_RANGE)
         self.lbs = []
 
-    def _vip_block(self):
-        used = {lb.vip_address for lb in self.conn.load_balancer.load_balancers()}
-        while True:
-            third = random.randint(0, 254)
-            vips = [f"{VIP_NET}.{third}.{i}" for i in range(1, self.count + 1)]
-            if not used & set(vips):
-                return vips
-
     def create(self):
-        if self.count > 250:
-            raise ValueError("one /24 of 127.6.0.0/16 holds at most 250 bench load balancers")
-        vips = self._vip_block()
+        vips = self.factory.allocate_vips(self.count)
         ids = []
         for number, vip in enumerate(vips, start=1):
             lb = self.factory.create(name=f"{self.prefix}-{number:03d}", vip_address=vip,

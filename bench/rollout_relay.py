@@ -14,6 +14,7 @@ concurrent clients), which would have distorted the figures it exists to collect
 Used by bench/rollout and by tests/integration/test_inventory.py and test_listeners_role.py.
 """
 import pathlib
+import random
 import selectors
 import socket
 import subprocess
@@ -25,14 +26,24 @@ import yaml
 CHUNK = 65536
 
 
-class SourceRelay:
-    """Relay TCP connections to `upstream_url`'s host and port, from `source` (an IPv4 address)."""
+# Every relay holds a listening socket on <its source address>:CLAIM_PORT for its lifetime, so
+# two relays (two test sessions, two benchmarks) never share a source address.
+CLAIM_PORT = 1
 
-    def __init__(self, upstream_url, source):
+
+class SourceRelay:
+    """Relay TCP connections to `upstream_url`'s host and port, from a source address of its own.
+
+    `source_net` is a /24 given as its first three octets ("127.6.255"); the relay claims a free
+    address in it, available as `.source` once started.
+    """
+
+    def __init__(self, upstream_url, source_net):
         parsed = urllib.parse.urlsplit(upstream_url)
         self.upstream = (parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
         self.scheme = parsed.scheme
-        self.source = source
+        self.source_net = source_net
+        self.source = None
         self.port = None
         self._proc = None
 
@@ -42,13 +53,13 @@ class SourceRelay:
 
     def start(self):
         self._proc = subprocess.Popen(
-            [sys.executable, __file__, self.upstream[0], str(self.upstream[1]), self.source],
+            [sys.executable, __file__, self.upstream[0], str(self.upstream[1]), self.source_net],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "PORT":
+        if len(line) != 4 or line[0] != "PORT" or line[2] != "SOURCE":
             self.stop()
-            raise RuntimeError(f"the relay from {self.source} did not start (it said {line!r})")
-        self.port = int(line[1])
+            raise RuntimeError(f"the relay in {self.source_net}.0/24 did not start (it said {line!r})")
+        self.port, self.source = int(line[1]), line[3]
         return self
 
     def stop(self):
@@ -76,8 +87,25 @@ class _Pipe:
         self.src, self.dst, self.buf, self.eof = src, dst, b"", False
 
 
-def serve(upstream_host, upstream_port, source):
-    """Relay until terminated; prints "PORT <n>" once listening."""
+def claim_source(source_net):
+    """Claim a free address of `source_net`.0/24; return (address, claim socket to keep open)."""
+    hosts = list(range(1, 255))
+    random.shuffle(hosts)
+    for host in hosts:
+        address = f"{source_net}.{host}"
+        claim = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            claim.bind((address, CLAIM_PORT))
+            claim.listen(1)
+            return address, claim
+        except OSError:
+            claim.close()
+    raise RuntimeError(f"every address of {source_net}.0/24 is claimed by another relay")
+
+
+def serve(upstream_host, upstream_port, source_net):
+    """Relay until terminated; prints "PORT <n> SOURCE <address>" once listening."""
+    source, _claim = claim_source(source_net)
     sel = selectors.DefaultSelector()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -85,7 +113,7 @@ def serve(upstream_host, upstream_port, source):
     listener.listen(256)
     listener.setblocking(False)
     sel.register(listener, selectors.EVENT_READ, None)
-    print("PORT", listener.getsockname()[1], flush=True)
+    print("PORT", listener.getsockname()[1], "SOURCE", source, flush=True)
     # socket -> (pipe that reads from it, pipe that writes to it)
     ends = {}
     connecting = set()

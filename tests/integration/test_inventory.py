@@ -9,7 +9,6 @@ Everything reaches the API through a SourceRelay (bench/rollout_relay.py) with i
 address, so the requests counted are this module's even while others use the shared lab.
 """
 import json
-import random
 import subprocess
 import sys
 import uuid
@@ -25,19 +24,9 @@ from lab.settings import DB_NAME, DB_PASSWORD, DB_USER
 sys.path.insert(0, str(REPO / "bench"))
 from rollout_relay import SourceRelay, own_requests, relayed_clouds_yaml  # noqa: E402
 
-# This collection's test range in the shared lab (bench objects use 127.6.0.0/16).
-VIP_PREFIX = "127.7"
-
-
-def free_vips(conn, count):
-    """`count` VIPs in one /24 of 127.7.0.0/16 that no load balancer in the lab uses."""
-    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
-    while True:
-        # 127.7.250.0/24 belongs to the molecule scenario.
-        third = random.randint(1, 249)
-        vips = [f"{VIP_PREFIX}.{third}.{i}" for i in range(1, count + 1)]
-        if not used & set(vips):
-            return vips
+# This collection's test range in the shared lab (bench objects use 127.6.0.0/16; the molecule
+# scenario 127.7.250.0/24; the relays' source addresses 127.7.255.0/24).
+VIP_RANGE = "127.7.0.0/17"
 
 
 def force_error(lab, lb_id):
@@ -88,10 +77,10 @@ def fleet(lab):
     """Six load balancers in two projects: one with a PROMETHEUS and an HTTP listener, two
     namesakes (created one after the other), one in ERROR."""
     conn = lab.connect()
-    factory = LoadBalancerFactory(conn, name_prefix=f"fxinv-{uuid.uuid4().hex[:6]}")
+    factory = LoadBalancerFactory(conn, name_prefix=f"fxinv-{uuid.uuid4().hex[:6]}", vip_range=VIP_RANGE)
     p = factory.prefix
     proj_a, proj_b = f"{p}-proj-a", f"{p}-proj-b"
-    vips = free_vips(conn, 6)
+    vips = factory.allocate_vips(6)
     try:
         web1 = factory.create(name=f"{p}-web-1", vip_address=vips[0], project_id=proj_a, tags=["fx", "front"])
         web2 = factory.create(name=f"{p}-web-2", vip_address=vips[1], project_id=proj_a)
@@ -120,11 +109,10 @@ def fleet(lab):
 @pytest.fixture(scope="module")
 def relay(lab, tmp_path_factory):
     """The lab's cloud through a relay; .clouds_yaml, .source, .requests_since(marker)."""
-    source = f"127.7.255.{random.randint(2, 250)}"
-    with SourceRelay(lab.api_url, source) as running:
+    with SourceRelay(lab.api_url, "127.7.255") as running:
         running.clouds_yaml = relayed_clouds_yaml(lab.clouds_yaml, lab.cloud, running.url,
                                                   tmp_path_factory.mktemp("relay") / "clouds.yaml")
-        running.requests_since = lambda marker: own_requests(lab.api_requests_since(marker), source)
+        running.requests_since = lambda marker: own_requests(lab.api_requests_since(marker), running.source)
         yield running
 
 

@@ -7,7 +7,6 @@ second run changes nothing and writes nothing (counted in the lab API's log). Cr
 from OS_CLIENT_CONFIG_FILE alone: no cloud name, no OS_CLOUD.
 """
 import json
-import random
 import sys
 import uuid
 
@@ -15,27 +14,19 @@ import pymysql
 import pytest
 import yaml
 
-from helpers.ansible_run import REPO, run_playbook
+from helpers.ansible_run import REPO, run_module, run_playbook
 from lab.factory import LoadBalancerFactory
 from lab.settings import DB_NAME, DB_PASSWORD, DB_USER
 
 sys.path.insert(0, str(REPO / "bench"))
 from rollout_relay import SourceRelay, own_requests, relayed_clouds_yaml  # noqa: E402
 
-VIP_PREFIX = "127.7"
+# This collection's test range in the shared lab (bench objects use 127.6.0.0/16; the molecule
+# scenario 127.7.250.0/24; the relays' source addresses 127.7.255.0/24).
+VIP_RANGE = "127.7.0.0/17"
 FLEET_TASK = "Give the selected load balancers their PROMETHEUS listener"
 SUMMARY_TASK = "Summarise the rollout"
 WRITES = ("POST", "PUT", "DELETE")
-
-
-def free_vips(conn, count):
-    """`count` VIPs in one /24 of 127.7.0.0/16 (this collection's test range) nobody uses."""
-    used = {lb.vip_address for lb in conn.load_balancer.load_balancers()}
-    while True:
-        third = random.randint(1, 249)
-        vips = [f"{VIP_PREFIX}.{third}.{i}" for i in range(1, count + 1)]
-        if not used & set(vips):
-            return vips
 
 
 def force_error(lab, lb_id):
@@ -52,11 +43,10 @@ def force_error(lab, lb_id):
 
 @pytest.fixture(scope="module")
 def relay(lab, tmp_path_factory):
-    source = f"127.7.254.{random.randint(2, 250)}"
-    with SourceRelay(lab.api_url, source) as running:
+    with SourceRelay(lab.api_url, "127.7.255") as running:
         running.clouds_yaml = relayed_clouds_yaml(lab.clouds_yaml, lab.cloud, running.url,
                                                   tmp_path_factory.mktemp("relay") / "clouds.yaml")
-        running.requests_since = lambda marker: own_requests(lab.api_requests_since(marker), source)
+        running.requests_since = lambda marker: own_requests(lab.api_requests_since(marker), running.source)
         yield running
 
 
@@ -65,12 +55,12 @@ def fleet(lab):
     """ok-1..3 without listener, `stale` with a PROMETHEUS listener open to all under another
     name, `taken` with a TCP listener on 8088, `broken` in ERROR."""
     conn = lab.connect()
-    factory = LoadBalancerFactory(conn, name_prefix=f"fxrole-{uuid.uuid4().hex[:6]}")
+    factory = LoadBalancerFactory(conn, name_prefix=f"fxrole-{uuid.uuid4().hex[:6]}", vip_range=VIP_RANGE)
     p = factory.prefix
     names = ["ok-1", "ok-2", "ok-3", "stale", "taken", "broken"]
     try:
         lbs = dict((name, factory.create(name=f"{p}-{name}", vip_address=vip, project_id=f"{p}-proj"))
-                   for name, vip in zip(names, free_vips(conn, len(names))))
+                   for name, vip in zip(names, factory.allocate_vips(len(names))))
         conn.load_balancer.create_listener(load_balancer_id=lbs["stale"].id, name="metrics",
                                            protocol="PROMETHEUS", protocol_port=8088,
                                            allowed_cidrs=["0.0.0.0/0"])
@@ -238,16 +228,26 @@ def test_nobody_to_allow_stops_before_any_change(lab, relay, fleet, project, tmp
     assert [r for r in relay.requests_since(marker) if r["method"] in WRITES] == []
 
 
-def test_fleet_module_four_ways_replace_absent_and_failure(lab, relay, lb_factory):
+@pytest.fixture
+def own_factory(lab):
+    """Like lb_factory, with VIPs from this collection's range."""
+    conn = lab.connect()
+    factory = LoadBalancerFactory(conn, name_prefix=f"fxmod-{uuid.uuid4().hex[:6]}", vip_range=VIP_RANGE)
+    try:
+        yield factory
+    finally:
+        try:
+            factory.cleanup()
+        finally:
+            conn.close()
+
+
+def test_fleet_module_four_ways_replace_absent_and_failure(lab, relay, own_factory):
     """lb_prometheus_listener_fleet on its own: check, apply, check, apply for a create, a port
     change (replace) and absent; an unknown name fails the task but not the others."""
-    from helpers.ansible_run import run_module
-
-    conn = lb_factory.conn
-    vips = free_vips(conn, 2)
-    prefix = f"fxmod-{uuid.uuid4().hex[:6]}"
-    lbs = [lb_factory.create(name=f"{prefix}-{i}", vip_address=vip, project_id=f"{prefix}-proj")
-           for i, vip in enumerate(vips, start=1)]
+    conn = own_factory.conn
+    prefix = own_factory.prefix
+    lbs = [own_factory.create(name=f"{prefix}-{i}", project_id=f"{prefix}-proj") for i in (1, 2)]
     env = {"OS_CLIENT_CONFIG_FILE": str(relay.clouds_yaml), "OS_CLOUD": ""}
     base = {"load_balancers": [lb.name for lb in lbs], "allowed_cidrs": ["127.0.0.1"]}
 
