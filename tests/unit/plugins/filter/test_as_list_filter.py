@@ -1,8 +1,8 @@
-"""The one survey-string list parser (plugins/filter/lists.py)."""
+"""The one survey-string list parser (plugins/filter/as_list.py)."""
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.octavia.monitoring.plugins.filter.lists import FilterModule, as_list
+from ansible_collections.octavia.monitoring.plugins.filter.as_list import FilterModule, as_list
 
 
 @pytest.mark.parametrize("value, expected", [
