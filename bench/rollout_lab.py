@@ -1,15 +1,34 @@
 """The benchmark's load balancers in the shared lab: create N, check, reset and delete them.
 
 Setup and cleanup talk to the lab directly (not through the counting relay), so they never
-show up in the figures. Bench objects use VIPs in 127.6.0.0/16 and a unique name prefix.
+show up in the figures. Bench objects use VIPs in 127.6.0.0/17 (or the lower half of
+OCTAVIA_LAB_VIP_NET when a lab of one's own sets it) and a unique name prefix.
 """
+import ipaddress
+import os
 import time
 import uuid
 
 from lab.factory import LoadBalancerFactory
+from lab.settings import vip_net
 
-# The benchmark's range in the shared lab; its relays' source addresses are in 127.6.255.0/24.
-VIP_RANGE = "127.6.0.0/17"
+
+def bench_ranges(environ=None):
+    """(VIP range, relay /24 as its first three octets) of the benchmark.
+
+    In the shared lab: 127.6.0.0/17 and 127.6.255. A lab with its own OCTAVIA_LAB_VIP_NET
+    (two labs must not share VIPs): the lower half of that range and its last /24.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get("OCTAVIA_LAB_VIP_NET"):
+        return "127.6.0.0/17", "127.6.255"
+    net = vip_net(env)
+    lower = next(net.subnets(prefixlen_diff=1))
+    last = ipaddress.ip_network(f"{net.broadcast_address - 255}/24")
+    return str(lower), ".".join(str(last.network_address).split(".")[:3])
+
+
+VIP_RANGE, RELAY_NET = bench_ranges()
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
 
 

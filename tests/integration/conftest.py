@@ -4,7 +4,8 @@
                   seed_listener_stats(), api_request_marker()/api_requests_since(),
                   amphora_stop()/amphora_start(), api_url, clouds_yaml, conf
     lb_factory    function: creates load balancers (project "lab-project", a free VIP in
-                  127.1.0.0/16) and deletes them, cascade, when the test ends
+                  OCTAVIA_LAB_VIP_NET, default 127.1.0.0/16) and deletes them, cascade,
+                  when the test ends
     http_backend  function: starts HTTP servers to use as pool members
 
 Every test that uses `lab` is marked `lab`, so `-m "not lab"` leaves them out.

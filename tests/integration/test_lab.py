@@ -1,8 +1,10 @@
 """The local Octavia lab does what issue 2 promises: real API, real /metrics, real statistics.
 
-Every VIP and client address here lies in 127.1.0.0/16, the lab fixture's own range.
+Every VIP and client address here lies in the lab fixture's own range (OCTAVIA_LAB_VIP_NET,
+default 127.1.0.0/16).
 """
 import http.client
+import ipaddress
 import json
 import os
 import pathlib
@@ -18,6 +20,7 @@ import uuid
 import pytest
 
 from lab import procs
+from lab.factory import VIP_RANGE
 from lab.settings import REPO
 
 LABCTL = [sys.executable, str(REPO / "tests" / "lab" / "labctl.py")]
@@ -25,6 +28,10 @@ OPENSTACK = str(REPO / ".venv" / "bin" / "openstack")
 METRIC = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 REACT = 10.0   # the lab promises: API changes reach the amphora within 10 seconds
+# Client source networks for the allowed_cidrs test: the second and third /24 from the top of
+# the VIP range (127.1.254.0/24 and 127.1.253.0/24 by default).
+SOURCE_NETS = [ipaddress.ip_network(f"{VIP_RANGE.broadcast_address - 255 - 256 * k}/24")
+               for k in (1, 2)]
 
 
 # Helpers ----------------------------------------------------------------------------------
@@ -133,15 +140,16 @@ def test_prometheus_listener_serves_octavia_metrics_then_goes_away(conn, lb_fact
 
 # Behaviour other tests rely on -------------------------------------------------------------
 def test_allowed_cidrs_are_enforced_and_follow_updates(conn, lb_factory):
-    inside, outside = "127.1.254.10", "127.1.253.10"
+    inside_net, outside_net = SOURCE_NETS
+    inside, outside = str(inside_net.network_address + 10), str(outside_net.network_address + 10)
     lb = lb_factory.create()
-    listener = prometheus_listener(conn, lb_factory, lb, cidrs=["127.1.254.0/24"])
+    listener = prometheus_listener(conn, lb_factory, lb, cidrs=[str(inside_net)])
 
     eventually(lambda: metrics_of(lb.vip_address, source=inside), "metrics for an allowed source")
     assert http_get(lb.vip_address, 8088, "/metrics", source=outside)[0] is None
     assert http_get(lb.vip_address, 8088, "/metrics")[0] is None, "127.0.0.1 is not allowed"
 
-    conn.load_balancer.update_listener(listener.id, allowed_cidrs=["127.1.253.0/24"])
+    conn.load_balancer.update_listener(listener.id, allowed_cidrs=[str(outside_net)])
     lb_factory.wait_active([lb.id])
     eventually(lambda: metrics_of(lb.vip_address, source=outside),
                "metrics for the newly allowed source")

@@ -2,7 +2,8 @@
 
 Octavia with auth_strategy = noauth needs a project_id on every create. The noop network
 driver accepts any VIP subnet id and uses the requested vip_address, so a VIP is simply a
-free address in 127.1.0.0/16 (the range this factory owns in the shared lab).
+free address in the lab's VIP range: OCTAVIA_LAB_VIP_NET, default 127.1.0.0/16 (the range
+this factory owns in the shared lab; a second lab beside it sets its own).
 """
 import ipaddress
 import random
@@ -13,11 +14,12 @@ from openstack.exceptions import ConflictException
 
 from lab.errors import LabError
 from lab.services import PROBE_SOURCE
+from lab.settings import vip_net
 
 DEFAULT_PROJECT = "lab-project"
 # Any id works with the noop network driver; a fixed one makes lab objects easy to spot.
 LAB_VIP_SUBNET_ID = "1ab0c0de-0000-4000-8000-000000000001"
-VIP_RANGE = ipaddress.ip_network("127.1.0.0/16")
+VIP_RANGE = vip_net()
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
 # The API serves one request at a time and the worker runs one flow at a time, so waiting
 # for many load balancers needs time in proportion (about 1 s each on a busy 2-core host).

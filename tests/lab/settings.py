@@ -36,6 +36,10 @@ SYSTEM_BINARIES = {
 }
 VENV_BINARIES = ("octavia-api", "octavia-worker", "octavia-db-manage")
 
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+DEFAULT_VIP_NET = "127.1.0.0/16"
+DEFAULT_AMP_NET = "127.255.0.0/16"
+
 # Credentials of a throw-away database that listens on 127.0.0.1 only.
 DB_NAME = "octavia"
 DB_USER = "octavia"
@@ -67,6 +71,29 @@ def _env_int(environ, variable, default, low, high):
     return value
 
 
+def _loopback_net(environ, variable, default, largest, smallest):
+    """A network inside 127.0.0.0/8 from `variable`, with a prefix from /largest to /smallest."""
+    raw = environ.get(variable) or default
+    try:
+        net = ipaddress.ip_network(raw)
+    except ValueError:
+        net = None
+    if net is None or not net.subnet_of(LOOPBACK) or not largest <= net.prefixlen <= smallest:
+        raise LabError(f"{variable} must be a network inside 127.0.0.0/8 from /{largest} to "
+                       f"/{smallest} (for example {default}), not {raw!r}: fix or unset it.")
+    return net
+
+
+def vip_net(environ=None):
+    """The lab's VIP range (OCTAVIA_LAB_VIP_NET, default 127.1.0.0/16): where lb_factory picks VIPs.
+
+    Two labs on one host must not share VIPs (each haproxy binds its VIP:port), so a second
+    lab gets its own range. At least a /22, so that tests find distinct /24s inside it.
+    """
+    env = os.environ if environ is None else environ
+    return _loopback_net(env, "OCTAVIA_LAB_VIP_NET", DEFAULT_VIP_NET, 8, 22)
+
+
 def _binary_env_name(name):
     return "OCTAVIA_LAB_" + name.upper().replace("-", "_") + "_BIN"
 
@@ -88,13 +115,12 @@ class Settings:
                 raise LabError(f"{port.variable} and {seen[port.value]} are both {port.value}: "
                                f"give each lab port its own number.")
             seen[port.value] = port.variable
-        net = env.get("OCTAVIA_LAB_AMP_NET", "127.255.0.0/16")
-        try:
-            self.amp_net = ipaddress.ip_network(net)
-        except ValueError:
-            self.amp_net = None
-        if self.amp_net is None or not self.amp_net.subnet_of(ipaddress.ip_network("127.0.0.0/8")):
-            raise LabError(f"OCTAVIA_LAB_AMP_NET must be a network inside 127.0.0.0/8, not {net!r}.")
+        self.amp_net = _loopback_net(env, "OCTAVIA_LAB_AMP_NET", DEFAULT_AMP_NET, 8, 30)
+        self.vip_net = vip_net(env)
+        if self.vip_net.overlaps(self.amp_net):
+            raise LabError(f"OCTAVIA_LAB_VIP_NET ({self.vip_net}) overlaps OCTAVIA_LAB_AMP_NET "
+                           f"({self.amp_net}): give the VIPs and the amphorae' internal addresses "
+                           f"separate ranges.")
         self.haproxy_maxconn = _env_int(env, "OCTAVIA_LAB_HAPROXY_MAXCONN", 4096, 64, 1000000)
         self.poll_interval = _env_int(env, "OCTAVIA_LAB_POLL_MS", 1000, 100, 10000) / 1000.0
         self.start_timeout = _env_int(env, "OCTAVIA_LAB_START_TIMEOUT", 120, 5, 3600)
