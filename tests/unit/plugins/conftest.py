@@ -1,18 +1,13 @@
-"""Import this checkout as ansible_collections.octavia.monitoring; `no_sdk` blocks openstacksdk.
+"""`no_sdk`: import collection code as on a host without openstacksdk.
 
 The unit tests cover pure logic only. Blocking openstacksdk (and keystoneauth)
 proves that nothing under test needs it, and that _base degrades to a clear
-error when it is missing, as it must on a host without the SDK.
+error when it is missing, as it must on a host without the SDK. The import path
+of the collection is set up by tests/unit/conftest.py.
 """
 import sys
 
 import pytest
-
-from helpers.ansible_run import COLLECTIONS, ansible_env
-
-ansible_env()
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
 
 PREFIX = "ansible_collections.octavia.monitoring.plugins."
 
