@@ -2,12 +2,15 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
 
+# Note that this plugin util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
 """Render the result of octavia.monitoring.lb_stats_info for people and for Prometheus.
 
-Every filter here is pure: it takes the ``load_balancers`` list the module
-returns (plain dicts) and gives back text. Each filter's documentation lives
-beside this file in ``<filter name>.yml``, because one Python file can only
-carry the documentation of one plugin.
+The code of the filters human_bytes, stats_table, stats_csv and stats_exposition. Each filter
+is pure: it takes the ``load_balancers`` list the module returns (plain dicts) and gives back
+text. Each has its own file in plugins/filter/ (named after it, with its documentation in the
+``.yml`` beside it), as Galaxy lists one filter per file; they share the input checks here.
 """
 
 import csv
@@ -306,14 +309,3 @@ def stats_exposition(load_balancers, prefix=DEFAULT_PREFIX, listeners=True):
             lines += [f"{name}{labels} {stats[field]}" for labels, stats in series]
     return "".join(line + "\n" for line in lines)
 
-
-class FilterModule:
-    """Filters that render octavia.monitoring.lb_stats_info results."""
-
-    def filters(self):
-        return {
-            "human_bytes": human_bytes,
-            "stats_table": stats_table,
-            "stats_csv": stats_csv,
-            "stats_exposition": stats_exposition,
-        }
