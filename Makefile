@@ -13,21 +13,29 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration molecule test demo demo-down build bench
+.PHONY: help system-packages venv collection lab-up lab-down lab-status lint sanity unit integration packaging molecule test demo demo-down build bench
 
 help:
 	@echo "make demo        start the local Octavia lab and run the main job against it"
 	@echo "make test        every test and check (what CI runs)"
 	@echo "make demo-down   stop the demo's Prometheus and backends, then the lab"
 	@echo "make lab-up | lab-down | lab-status"
-	@echo "make lint | sanity | unit | integration | molecule | build | bench"
+	@echo "make lint | sanity | unit | integration | packaging | molecule | build | bench"
+	@echo "make system-packages   install the Debian packages the lab and the tests need (as root)"
 
-$(STAMP): requirements.txt
+# requirements.txt is what the collection needs at run time; tests/requirements.txt adds the
+# test, lab and packaging tools (and includes the former).
+$(STAMP): requirements.txt tests/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required: install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
-	$(PY) -m pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	$(PY) -m pip install -q -r tests/requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	touch $@
+
+# The Debian packages of the lab and the tests: installs the missing ones as root; as another
+# user, prints the apt-get command to run and stops. `make demo` and `make test` run it first.
+system-packages:
+	@scripts/system-packages.sh
 
 venv: $(STAMP)
 
@@ -54,8 +62,12 @@ sanity: venv
 unit: collection
 	$(PY) -m pytest -q tests/unit
 
+# The packaging checks build their own tarball and need no lab: `make packaging` runs them.
 integration: collection
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -m "not packaging" tests/integration
+
+packaging: collection
+	scripts/packaging.sh
 
 molecule: collection
 	scripts/molecule.sh
@@ -64,10 +76,10 @@ build: collection
 	mkdir -p .build/dist
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
 
-test: collection
+test: system-packages collection
 	scripts/test.sh
 
-demo: collection
+demo: system-packages collection
 	scripts/demo.sh
 
 # The demo's own processes (Prometheus, HTTP backends) by their PID files, then the lab.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a copy of this checkout placed at ansible_collections/octavia/monitoring.
-# ansible-test wants that path and a git tree; the copy keeps the work tree untouched.
+# ansible-test sanity, then ansible-test units, on a copy of this checkout placed at
+# ansible_collections/octavia/monitoring. ansible-test wants that path and a git tree; the copy
+# keeps the work tree untouched. Arguments go to `ansible-test sanity` (e.g. --test pep8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 venv_bin=$repo/.venv/bin
 # A tree of its own per run, so that two runs at once cannot pull files from under each other.
+# .build/ does not exist in a fresh clone.
+mkdir -p "$repo/.build"
 work=$(mktemp -d "$repo/.build/sanity.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dest=$work/ansible_collections/octavia/monitoring
@@ -22,5 +25,11 @@ git -C "$dest" init -q && git -C "$dest" add -A && \
 "$venv_bin/python" "$repo/scripts/get_pip_standin.py"
 
 cd "$dest"
-PATH="$venv_bin:$PATH" "$venv_bin/ansible-test" sanity --python 3.11 --color no "$@" 2>&1 \
+export PATH="$venv_bin:$PATH"
+"$venv_bin/ansible-test" sanity --python 3.11 --color no "$@" 2>&1 \
   | grep -v -e "^WARNING: Location .* is ignored" -e "^Looking in "
+# The unit tests as ansible-test runs them (its own pytest configuration, package imports), in
+# this virtualenv, which holds the pytest plugins it wants (tests/requirements.txt).
+echo "== ansible-test units"
+"$venv_bin/ansible-test" units --python 3.11 --color no 2>&1 \
+  | grep -v -e "^WARNING: Using locale "
