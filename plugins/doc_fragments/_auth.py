@@ -6,7 +6,7 @@
 # Do not use this from other collections or standalone plugins/modules!
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # The auth options keep openstack.cloud's names, aliases and meanings, so a task or a
     # module_defaults block written for openstack.cloud works here unchanged.
@@ -62,7 +62,9 @@ options:
   api_timeout:
     description:
       - Seconds to wait for one API request before giving up on it.
-      - When not set, openstacksdk's default (no timeout) or the cloud's setting applies.
+      - When neither this option nor the cloud's C(clouds.yaml) entry sets it, 30 seconds apply
+        (openstacksdk alone would wait forever). A request that times out fails with a message
+        that names the URL and the time waited.
     type: int
   interface:
     description:
@@ -88,7 +90,7 @@ options:
     default: 180
 requirements:
   - python >= 3.8
-  - openstacksdk >= 1.0.0
+  - openstacksdk >= 4.22
 notes:
   - The auth options have the names and meanings of the P(openstack.cloud.server#module) family,
     so C(module_defaults) for both collections can share one set of values.

@@ -6,16 +6,61 @@
 # Do not use this from other collections or standalone plugins/modules!
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
-    # The listener settings that lb_prometheus_listener and lb_prometheus_listener_fleet share,
-    # with the same argument spec (_compare.LISTENER_SETTINGS_SPEC). Left out: a setting the task
-    # does not give is left as it is on an existing listener.
+    # The listener options of lb_prometheus_listener and lb_prometheus_listener_fleet, which
+    # share one argument spec (_plan.LISTENER_SPEC) and one write path (_rollout).
     DOCUMENTATION = r"""
 options:
+  name:
+    description:
+      - Name of the C(PROMETHEUS) listener on each load balancer; it is how the listener is found
+        again.
+      - Listeners are looked up only inside their load balancer, so several load balancers can each
+        have a listener of the same name.
+      - When a load balancer has exactly one C(PROMETHEUS) listener under another name, that
+        listener is adopted and renamed instead of a second one being created.
+      - At most 255 characters, and no characters outside the Basic Multilingual Plane (such as
+        emoji), which Octavia cannot store.
+    type: str
+    default: prometheus
+  protocol_port:
+    description:
+      - TCP port on the VIP where C(/metrics) is served.
+      - This attribute cannot be updated. A different value replaces the listener. The new
+        listener is created first (the ports differ, so both can exist), and the old one is
+        deleted only once the new one is C(ACTIVE); if the create fails, the old listener stays
+        and keeps serving.
+      - Must not be used by another TCP-based listener of the same load balancer.
+    type: int
+    default: 8088
+    aliases: [port]
+  allowed_cidrs:
+    description:
+      - Networks allowed to connect to the listener, as CIDRs such as V(192.0.2.0/24); a plain
+        address means that address alone (V(/32) or V(/128)).
+      - Required with O(state=present). Without it Octavia would serve C(/metrics) to everyone who
+        reaches the VIP, which is the whole internet once a floating IP is attached.
+      - V(0.0.0.0/0) or V(::/0) given explicitly is accepted with a warning.
+      - Compared as a set of normalised networks, so the order does not matter. An entry with host
+        bits set, such as V(10.0.0.1/8), allows its whole network (V(10.0.0.0/8)) and gives a warning.
+      - Every CIDR must be of an IP version that one of the load balancer's VIPs has.
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) creates, updates, replaces or repairs the listener; V(absent) deletes it.
+      - A listener in provisioning status C(ERROR) is repaired (deleted, then created again).
+        A load balancer in C(ERROR), or one still C(PENDING_*) after O(timeout), fails; neither is
+        ever reported unchanged.
+      - With V(absent) only C(PROMETHEUS) listeners named O(name) are deleted; a load balancer
+        that does not exist (any more) has no listener, so that is not an error.
+    type: str
+    choices: [present, absent]
+    default: present
   description:
     description:
-      - Description of the listener.
+      - Description of the listener, at most 255 characters.
     type: str
   is_admin_state_up:
     description:
@@ -28,23 +73,39 @@ options:
     type: int
   tags:
     description:
-      - Tags of the listener, compared as a set.
+      - Tags of the listener, compared as a set; each at most 255 characters.
     type: list
     elements: str
   timeout_client_data:
     description:
-      - Frontend client inactivity timeout in milliseconds.
+      - Frontend client inactivity timeout in milliseconds (0 to 31536000000).
     type: int
   timeout_member_connect:
     description:
-      - Backend member connection timeout in milliseconds.
+      - Backend member connection timeout in milliseconds (0 to 31536000000).
     type: int
   timeout_member_data:
     description:
-      - Backend member inactivity timeout in milliseconds.
+      - Backend member inactivity timeout in milliseconds (0 to 31536000000).
     type: int
   timeout_tcp_inspect:
     description:
-      - Time in milliseconds to wait for additional TCP packets for content inspection.
+      - Time in milliseconds to wait for additional TCP packets for content inspection
+        (0 to 31536000000).
     type: int
+notes:
+  - Every option is validated before anything is written, so check mode predicts what Octavia
+    would refuse; the checks include lengths and characters, value ranges, the IP version of
+    O(allowed_cidrs) against the VIP, a port already used by another listener, the API version
+    and a provider known not to support C(PROMETHEUS) listeners.
+  - Octavia offers C(PROMETHEUS) listeners from API version 2.25 on (Octavia 9.0.0, OpenStack Xena).
+  - Octavia locks a load balancer while it changes. Each write waits until the load balancer is
+    C(ACTIVE), and is retried, with backoff and until O(timeout), when it is refused as
+    "immutable" (HTTP 409), when the connection is refused or reset, and on HTTP 500, 502, 503
+    and 504. A create whose answer was lost is looked up before it is sent again, so it never
+    makes a second listener.
+  - The API does not publish whether the operator allows C(PROMETHEUS) listeners, so check mode
+    cannot predict it. When the operator has disabled them
+    (C([api_settings] allow_prometheus_listeners = False) in C(octavia.conf)), the API refuses
+    the create, nothing is created, and the module says so.
 """

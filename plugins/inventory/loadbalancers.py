@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: loadbalancers
 short_description: Octavia load balancers as inventory hosts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one inventory host per Octavia load balancer, across one or more clouds and regions.
   - Reads each cloud and region with a handful of listing requests (load balancers, listeners,
@@ -30,16 +30,23 @@ description:
   - "Groups (unless O(default_groups=false)): C(octavia_loadbalancers) (every host),
     C(octavia_project_<project ID>), C(octavia_provider_<provider>), and either
     C(octavia_with_prometheus_listener) or C(octavia_without_prometheus_listener)."
+  - A cloud that cannot be read (API down, bad credentials, an API timeout) fails the inventory
+    unless O(fail_on_errors=false); it is never an empty fleet. Ansible itself reports a failed
+    inventory source as a warning and goes on with no hosts unless
+    E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) (C([inventory] any_unparsed_is_failed)) is
+    set, which is recommended for AWX and Automation Controller; the C(octavia.monitoring.site)
+    playbook also stops when it finds no load balancer.
   - The configuration file name must end in C(octavia.yml) or C(octavia.yaml), for example
     C(inventory/prod.octavia.yml). It works as an AWX or Automation Controller inventory source
     (sourced from a project), with credentials injected through E(OS_CLIENT_CONFIG_FILE).
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
+  - octavia.monitoring._filters
   - constructed
   - inventory_cache
 requirements:
-  - openstacksdk
+  - openstacksdk >= 4.22
 options:
   plugin:
     description: Marks the file as a configuration of this plugin.
@@ -57,31 +64,11 @@ options:
         region names to read one after the other.
       - When empty, the one cloud that E(OS_CLOUD), the C(OS_*) variables or the C(clouds.yaml)
         named by E(OS_CLIENT_CONFIG_FILE) describe is read.
+      - An unknown key or a value of the wrong type in an entry fails the inventory with a sentence
+        that names it, as does an unknown top-level option of the file: a misspelt filter must
+        never select the whole cloud.
     type: list
     elements: raw
-    default: []
-  project_ids:
-    description: Only load balancers of these projects.
-    type: list
-    elements: str
-    default: []
-  tags:
-    description: Only load balancers that carry all these tags (filtered by the API).
-    type: list
-    elements: str
-    default: []
-  name_pattern:
-    description: Only load balancers whose name matches this shell-style pattern, such as V(web-*).
-    type: str
-  providers:
-    description: Only load balancers of these providers, such as V(amphora) or V(ovn).
-    type: list
-    elements: str
-    default: []
-  provisioning_statuses:
-    description: Only load balancers in these provisioning states, such as V(ACTIVE) or V(ERROR).
-    type: list
-    elements: str
     default: []
   address:
     description:
@@ -114,8 +101,9 @@ clouds:
   - prod
   - cloud: dr
     regions: [RegionOne, RegionTwo]
-name_pattern: web-*
-providers: [amphora]
+filters:
+  name_pattern: web-*
+  providers: [amphora]
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/octavia-inventory
@@ -138,26 +126,22 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import (
-    HAS_OPENSTACKSDK,
-    OctaviaError,
-    connect,
-)
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import PlanError
-from ansible_collections.octavia.monitoring.plugins.module_utils._fleet import (
+from ansible_collections.octavia.monitoring.plugins.module_utils._auth import AUTH_ARGUMENT_SPEC, check_auth_values
+from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError
+from ansible_collections.octavia.monitoring.plugins.module_utils._inventory import (
+    check_keys,
     default_groups,
     host_names,
     host_vars,
-    normalise_filters,
-    read_cloud,
 )
-from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import cloud_and_region
+from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import cloud_and_region, read_fleet
+from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import HAS_OPENSTACKSDK, connect
+from ansible_collections.octavia.monitoring.plugins.module_utils._select import normalise_filters
 
 display = Display()
 
-# Options a dict entry of `clouds` may carry (the modules' auth options, and `regions`).
-CLOUD_KEYS = ("cloud", "auth", "auth_type", "region_name", "validate_certs", "ca_cert", "client_cert",
-              "client_key", "api_timeout", "interface", "regions")
+# Options a dict entry of `clouds` may carry: the modules' auth options, and `regions`.
+CLOUD_KEYS = tuple(AUTH_ARGUMENT_SPEC) + ("regions",)
 
 
 def expand_clouds(entries, regions_of):
@@ -166,35 +150,37 @@ def expand_clouds(entries, regions_of):
     :param entries: the option's value.
     :param regions_of: callable cloud name -> list of the region names its
         clouds.yaml entry lists (empty when it lists none).
-    :raises AnsibleParserError: an entry that is neither a name nor a dict of known keys.
+    :raises OctaviaError: an entry that is neither a name nor a dict of known
+        keys with values of the right types.
     """
     if not entries:
         return [{}]
     expanded = []
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
+        where = f"entry {number} of clouds"
         if isinstance(entry, str):
             regions = regions_of(entry)
             if len(regions) > 1:
                 expanded.extend(dict(cloud=entry, region_name=region) for region in regions)
             else:
                 expanded.append(dict(cloud=entry))
-        elif isinstance(entry, dict):
-            unknown = sorted(set(entry) - set(CLOUD_KEYS))
-            if unknown:
-                raise AnsibleParserError(
-                    "An entry of clouds has the unknown key(s) %s; the keys are %s."
-                    % (", ".join(unknown), ", ".join(CLOUD_KEYS)))
-            options = dict((k, v) for k, v in entry.items() if k != "regions")
-            regions = entry.get("regions") or []
-            if not isinstance(regions, list):
-                raise AnsibleParserError("regions in an entry of clouds must be a list of region names.")
-            if regions:
-                expanded.extend(dict(options, region_name=region) for region in regions)
-            else:
-                expanded.append(options)
+            continue
+        if not isinstance(entry, dict):
+            raise OctaviaError(f"Each entry of clouds must be a cloud name or a dict of auth options, "
+                               f"not {entry!r}.")
+        check_keys(entry, CLOUD_KEYS, where)
+        options = {k: v for k, v in entry.items() if k != "regions"}
+        try:
+            check_auth_values(options, where)
+        except ValueError as exc:
+            raise OctaviaError(str(exc)) from None
+        regions = entry.get("regions") or []
+        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+            raise OctaviaError(f"regions in {where} must be a list of region names, not {regions!r}.")
+        if regions:
+            expanded.extend(dict(options, region_name=region) for region in regions)
         else:
-            raise AnsibleParserError("Each entry of clouds must be a cloud name or a dict of auth "
-                                     "options, not %r." % (entry,))
+            expanded.append(options)
     return expanded
 
 
@@ -204,18 +190,22 @@ def clouds_yaml_regions(name):
     try:
         regions = os_config.OpenStackConfig().get_all_clouds()
     except Exception as exc:
-        raise AnsibleError("Could not read clouds.yaml to find the regions of cloud '%s': %s"
-                           % (name, to_native(exc)))
-    return sorted(set(r.region_name for r in regions if r.name == name and r.region_name))
+        raise AnsibleError(f"Could not read clouds.yaml to find the regions of cloud '{name}': "
+                           f"{to_native(exc)}") from None
+    return sorted({r.region_name for r in regions if r.name == name and r.region_name})
 
 
 def describe_source(options):
     """A phrase naming a cloud entry for messages."""
     name = options.get("cloud")
-    where = ("cloud '%s'" % name) if isinstance(name, str) else (
-        "the cloud given as a dict" if isinstance(name, dict) else "the cloud from the OS_* environment or clouds.yaml")
+    if isinstance(name, str):
+        where = f"cloud '{name}'"
+    elif isinstance(name, dict):
+        where = "the cloud given as a dict"
+    else:
+        where = "the cloud from the OS_* environment or clouds.yaml"
     if options.get("region_name"):
-        where += " region '%s'" % options["region_name"]
+        where += f" region '{options['region_name']}'"
     return where
 
 
@@ -225,15 +215,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def verify_file(self, path):
         """Accept only files named *octavia.yml / *octavia.yaml."""
-        return super(InventoryModule, self).verify_file(path) and \
-            path.endswith(("octavia.yml", "octavia.yaml"))
+        return super().verify_file(path) and path.endswith(("octavia.yml", "octavia.yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        super().parse(inventory, loader, path, cache)
+        config = self._read_config_data(path)
+        try:
+            # Ansible ignores keys a plugin does not document; a misspelt filter would
+            # then select the whole cloud, which a rollout would go on to change.
+            check_keys(config or {}, self._options, f"the inventory source {path}")
+            self.filters = normalise_filters(self.get_option("filters"))
+            self.sources = expand_clouds(self.get_option("clouds"), clouds_yaml_regions)
+        except OctaviaError as exc:
+            raise AnsibleParserError(to_native(exc)) from None
         if not HAS_OPENSTACKSDK:
-            raise AnsibleError("The octavia.monitoring.loadbalancers inventory needs the Python library "
-                               "openstacksdk on the controller; install it (pip install openstacksdk).")
+            raise AnsibleParserError("The octavia.monitoring.loadbalancers inventory needs the Python "
+                                     "library openstacksdk on the controller; install it (pip install "
+                                     "openstacksdk).")
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache
@@ -251,42 +249,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def fetch(self):
         """Read every cloud and region; return host records (JSON-serialisable, cacheable)."""
-        try:
-            filters = normalise_filters(dict(
-                project_ids=self.get_option("project_ids"), tags=self.get_option("tags"),
-                name_pattern=self.get_option("name_pattern"), providers=self.get_option("providers"),
-                provisioning_statuses=self.get_option("provisioning_statuses")))
-        except PlanError as exc:
-            raise AnsibleParserError(to_native(exc))
         records = []
-        for options in expand_clouds(self.get_option("clouds"), clouds_yaml_regions):
+        for options in self.sources:
             try:
-                records.extend(self.read_one(options, filters))
-            except (OctaviaError, PlanError) as exc:
-                message = "Could not read the load balancers of %s: %s" % (describe_source(options),
-                                                                           to_native(exc))
+                records.extend(self.read_one(options))
+            except OctaviaError as exc:
+                message = f"Could not read the load balancers of {describe_source(options)}: {to_native(exc)}"
                 if self.get_option("fail_on_errors"):
-                    raise AnsibleError(message)
+                    raise AnsibleParserError(message) from None
                 display.warning(message)
         return records
 
-    def read_one(self, options, filters):
+    def read_one(self, options):
         conn = connect(options)
         try:
-            cloud = read_cloud(conn, filters)
+            fleet = read_fleet(conn, self.filters)
             cloud_name, region = cloud_and_region(conn, options)
         finally:
             conn.close()
-        records = []
-        for lb in cloud["load_balancers"]:
-            records.append(dict(
-                id=lb["id"], name=lb.get("name") or "", created_at=lb.get("created_at") or "",
-                cloud=cloud_name, region=region,
-                vars=host_vars(lb, cloud["listeners"].get(lb["id"], []),
-                               cloud["floating_ips"].get(lb.get("vip_port_id")),
-                               cloud_name, region, self.get_option("address"))))
-        return records
-
+        return [dict(id=lb["id"], name=lb.get("name") or "", created_at=lb.get("created_at") or "",
+                     cloud=cloud_name, region=region,
+                     vars=host_vars(lb, fleet["listeners"].get(lb["id"], []),
+                                    fleet["floating_ips"].get(lb.get("vip_port_id")),
+                                    cloud_name, region, self.get_option("address")))
+                for lb in fleet["load_balancers"]]
     def populate(self, records):
         strict = self.get_option("strict")
         for name, record in zip(host_names(records), records):

@@ -5,35 +5,41 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Octavia API access: scoped finders, the one wait-for-idle, retried writes.
+"""Octavia API access: scoped finders, fleet listings, the one wait, the one write.
 
 Every function takes an openstacksdk ``Connection`` and returns plain dicts
-(``_base.to_plain``); API failures leave here as ``_base.OctaviaError``.
-This is the only module that waits or retries.
+(``_sdk.to_plain``); API failures leave here as ``OctaviaError``. This is the
+only module that waits or retries. It imports openstacksdk only through
+``_sdk`` and never imports Ansible, so the exporter service uses it too.
 """
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import (
-    OctaviaError,
+from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError, PlanError
+from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import (
     api_error,
     fault_text,
     http_status,
     is_not_found,
+    is_transient,
     to_plain,
 )
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    is_immutable_fault,
+from ansible_collections.octavia.monitoring.plugins.module_utils._select import (
+    lb_matches,
+    listeners_by_lb,
+    not_found_message,
     select_by_name_or_id,
+    server_side_query,
 )
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
-class Deadline(object):
-    """One time budget shared by every wait and retry of a module run."""
+class Deadline:
+    """One time budget shared by every wait and retry of one load balancer's work."""
 
     def __init__(self, timeout, clock=time.monotonic):
         self.timeout = timeout
@@ -52,12 +58,12 @@ class Deadline(object):
 def describe(obj, kind):
     """``load balancer 'web' (uuid)``-style phrase for messages."""
     if obj.get("name"):
-        return "%s '%s' (%s)" % (kind, obj["name"], obj["id"])
-    return "%s %s" % (kind, obj["id"])
+        return f"{kind} '{obj['name']}' ({obj['id']})"
+    return f"{kind} {obj['id']}"
 
 
 # ---------------------------------------------------------------------------
-# Finders
+# Finders and listings
 # ---------------------------------------------------------------------------
 
 def find_load_balancer(conn, name_or_id, ignore_missing=False):
@@ -66,8 +72,7 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
     A UUID-shaped value is tried as an ID first (one GET); otherwise, or when
     no such ID exists, the name is looked up with one filtered listing.
 
-    :returns: the load balancer dict, or ``None`` when missing and
-        ``ignore_missing``.
+    :returns: the load balancer dict, or ``None`` when missing and ``ignore_missing``.
     :raises OctaviaError: not found (unless ``ignore_missing``), the name is
         ambiguous (the message and ``candidates`` list the IDs), or the API failed.
     """
@@ -77,31 +82,25 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
             return to_plain(lbapi.get_load_balancer(name_or_id))
         except Exception as exc:
             if not is_not_found(exc):
-                raise api_error(exc, "read load balancer %s" % name_or_id)
-    try:
-        found = [to_plain(lb) for lb in lbapi.load_balancers(name=name_or_id)]
-    except Exception as exc:
-        raise api_error(exc, "look up load balancer '%s'" % name_or_id)
+                raise api_error(exc, f"read load balancer {name_or_id}") from None
+    found = list_load_balancers(conn, name=name_or_id)
     lb = select_by_name_or_id(found, name_or_id, "load balancer")
     if lb is None and not ignore_missing:
-        raise OctaviaError("Load balancer '%s' was not found (no load balancer has that name or ID "
-                           "among those these credentials can see)." % name_or_id)
+        raise OctaviaError(not_found_message(name_or_id))
     return lb
+
+
+def _listing(doing, call, **query):
+    try:
+        return [to_plain(item) for item in call(**{k: v for k, v in query.items() if v})]
+    except Exception as exc:
+        raise api_error(exc, doing) from None
 
 
 def list_load_balancers(conn, project_id=None, tags=None, name=None):
     """List load balancers with server-side filters, in a stable order (name, then ID)."""
-    query = {}
-    if project_id:
-        query["project_id"] = project_id
-    if tags:
-        query["tags"] = list(tags)
-    if name:
-        query["name"] = name
-    try:
-        found = [to_plain(lb) for lb in conn.load_balancer.load_balancers(**query)]
-    except Exception as exc:
-        raise api_error(exc, "list load balancers")
+    found = _listing("list load balancers", conn.load_balancer.load_balancers,
+                     project_id=project_id, tags=list(tags or []), name=name)
     return sorted(found, key=lambda lb: (lb.get("name") or "", lb["id"]))
 
 
@@ -111,30 +110,16 @@ def list_listeners(conn, lb_id=None, protocol=None, project_id=None):
     openstacksdk silently ignores ``loadbalancer_id``; the query key Octavia
     honours is ``load_balancer_id``.
     """
-    query = {}
-    if lb_id:
-        query["load_balancer_id"] = lb_id
-    if protocol:
-        query["protocol"] = protocol
-    if project_id:
-        query["project_id"] = project_id
-    try:
-        return [to_plain(item) for item in conn.load_balancer.listeners(**query)]
-    except Exception as exc:
-        raise api_error(exc, "list the listeners%s" % (" of load balancer %s" % lb_id if lb_id else ""))
+    scope = f" of load balancer {lb_id}" if lb_id else ""
+    return _listing(f"list the listeners{scope}", conn.load_balancer.listeners,
+                    load_balancer_id=lb_id, protocol=protocol, project_id=project_id)
 
 
 def list_pools(conn, lb_id=None, project_id=None):
     """List pools with one filtered listing (the SDK's key here is ``loadbalancer_id``)."""
-    query = {}
-    if lb_id:
-        query["loadbalancer_id"] = lb_id
-    if project_id:
-        query["project_id"] = project_id
-    try:
-        return [to_plain(item) for item in conn.load_balancer.pools(**query)]
-    except Exception as exc:
-        raise api_error(exc, "list the pools%s" % (" of load balancer %s" % lb_id if lb_id else ""))
+    scope = f" of load balancer {lb_id}" if lb_id else ""
+    return _listing(f"list the pools{scope}", conn.load_balancer.pools,
+                    loadbalancer_id=lb_id, project_id=project_id)
 
 
 def list_members(conn, pool):
@@ -144,47 +129,22 @@ def list_members(conn, pool):
     except Exception as exc:
         if is_not_found(exc):
             return []
-        raise api_error(exc, "list the members of %s" % describe(pool, "pool"))
+        raise api_error(exc, f"list the members of {describe(pool, 'pool')}") from None
 
 
-def find_child(conn, kind, name_or_id, parent=None, ignore_missing=False):
-    """Find a listener or pool by name or ID, inside ``parent`` when given.
-
-    With a parent, its children are listed once and matched by ID or name;
-    without one, a UUID-shaped value is tried as an ID, then the name is
-    looked up with one filtered listing.
+def find_child(conn, kind, name_or_id, parent, ignore_missing=False):
+    """Find a listener or pool by name or ID inside its load balancer.
 
     :param kind: ``"listener"`` or ``"pool"``.
-    :param parent: the load balancer dict that scopes the lookup, or ``None``
-        to search everything the credentials can see.
+    :param parent: the load balancer dict that scopes the lookup.
     :returns: the object dict, or ``None`` when missing and ``ignore_missing``.
     :raises OctaviaError: not found, ambiguous name (``candidates``), API failure.
     """
-    lbapi = conn.load_balancer
-    # openstacksdk drops query keys it does not know without a word, and
-    # spells the parent filter differently for listeners and pools.
-    lister, getter, parent_key = {
-        "listener": (lbapi.listeners, lbapi.get_listener, "load_balancer_id"),
-        "pool": (lbapi.pools, lbapi.get_pool, "loadbalancer_id")}[kind]
-    scope = "on %s" % describe(parent, "load balancer") if parent else "in this cloud"
-    found = []
-    try:
-        if parent:
-            found = [to_plain(item) for item in lister(**{parent_key: parent["id"]})]
-        else:
-            if _UUID.match(name_or_id):
-                try:
-                    found = [to_plain(getter(name_or_id))]
-                except Exception as exc:
-                    if not is_not_found(exc):
-                        raise
-            if not found:
-                found = [to_plain(item) for item in lister(name=name_or_id)]
-    except Exception as exc:
-        raise api_error(exc, "look up %s '%s' %s" % (kind, name_or_id, scope))
-    item = select_by_name_or_id(found, name_or_id, kind, scope)
+    lister = {"listener": list_listeners, "pool": list_pools}[kind]
+    scope = f"on {describe(parent, 'load balancer')}"
+    item = select_by_name_or_id(lister(conn, lb_id=parent["id"]), name_or_id, kind, scope)
     if item is None and not ignore_missing:
-        raise OctaviaError("The %s '%s' was not found %s." % (kind, name_or_id, scope))
+        raise OctaviaError(f"The {kind} '{name_or_id}' was not found {scope}.")
     return item
 
 
@@ -193,22 +153,16 @@ def api_versions(conn):
     try:
         endpoint = conn.load_balancer.get_endpoint()
         root = re.sub(r"/v2(\.0)?/?$", "/", endpoint.rstrip("/") + "/")
-        response = conn.load_balancer.get(root)
-        return response.json().get("versions") or []
+        return conn.load_balancer.get(root).json().get("versions") or []
     except Exception as exc:
-        raise api_error(exc, "read the Octavia API versions at GET /")
+        raise api_error(exc, "read the Octavia API versions at GET /") from None
 
-
-# ---------------------------------------------------------------------------
-# Network service (floating IPs); optional, clouds without Neutron exist
-# ---------------------------------------------------------------------------
 
 def _network_unavailable(exc):
     # No catalog entry, a disabled service, or (auth_type none with one
     # endpoint for every service, as in the test lab) a 404 on the collection.
-    name = exc.__class__.__name__
-    return (name in ("EndpointNotFound", "EmptyCatalog", "ServiceDisabledException",
-                     "ServiceDiscoveryException", "CatalogException")
+    return (exc.__class__.__name__ in ("EndpointNotFound", "EmptyCatalog", "ServiceDisabledException",
+                                       "ServiceDiscoveryException", "CatalogException")
             or is_not_found(exc))
 
 
@@ -223,16 +177,15 @@ def floating_ips_by_port(conn, port_id=None):
     try:
         if not conn.has_service("network"):
             return {}, "the cloud has no network service in its catalog"
-        query = {"port_id": port_id} if port_id else {}
         mapping = {}
-        for fip in conn.network.ips(**query):
+        for fip in conn.network.ips(**({"port_id": port_id} if port_id else {})):
             if fip.port_id and fip.floating_ip_address:
                 mapping.setdefault(fip.port_id, fip.floating_ip_address)
         return mapping, None
     except Exception as exc:
         if _network_unavailable(exc):
-            return {}, "no usable network endpoint (%s)" % fault_text(exc)
-        raise api_error(exc, "list floating IPs")
+            return {}, f"no usable network endpoint ({fault_text(exc)})"
+        raise api_error(exc, "list floating IPs") from None
 
 
 def cloud_and_region(conn, params):
@@ -247,17 +200,66 @@ def cloud_and_region(conn, params):
     return cloud or None, region or None
 
 
+def read_fleet(conn, filters=None, floating_ips=True):
+    """Read what a fleet needs from one cloud and region with a few listings.
+
+    One listing of load balancers (filtered server-side where Octavia can),
+    one of listeners, one of floating IPs: never one request per load balancer.
+
+    :param filters: ``_select.normalise_filters()`` output.
+    :returns: dict with ``load_balancers`` (matching, sorted by name then ID),
+        ``listeners`` (load balancer ID -> its listeners) and ``floating_ips``
+        (VIP port ID -> floating IP).
+    :raises OctaviaError: an API failure.
+    """
+    filters = filters or {}
+    query = server_side_query(filters)
+    lbs = [lb for lb in list_load_balancers(conn, project_id=query["project_id"], tags=query["tags"])
+           if lb_matches(lb, filters)]
+    listeners, fips = {}, {}
+    if lbs:
+        wanted = {lb["id"] for lb in lbs}
+        listeners = {k: v for k, v in listeners_by_lb(
+            list_listeners(conn, project_id=query["project_id"])).items() if k in wanted}
+        if floating_ips:
+            fips = floating_ips_by_port(conn)[0]
+    return dict(load_balancers=lbs, listeners=listeners, floating_ips=fips)
+
+
+def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True):
+    """Read one load balancer in the shape of ``read_fleet()``: the fleet path for one.
+
+    One lookup of the load balancer, one listing of its listeners and, when
+    asked and it has a VIP port, one small lookup of that port's floating IP.
+
+    :returns: the ``read_fleet()``-shaped dict, or ``None`` when the load
+        balancer is missing and ``ignore_missing``.
+    :raises OctaviaError: not found (unless ``ignore_missing``), ambiguous, API failure.
+    """
+    lb = find_load_balancer(conn, name_or_id, ignore_missing=ignore_missing)
+    if lb is None:
+        return None
+    fips = {}
+    if floating_ip and lb.get("vip_port_id"):
+        fips = floating_ips_by_port(conn, lb["vip_port_id"])[0]
+    return dict(load_balancers=[lb], listeners={lb["id"]: list_listeners(conn, lb["id"])},
+                floating_ips=fips)
+
+
 # ---------------------------------------------------------------------------
-# The one wait, and writes that wait and retry
+# The one wait, and the one write
 # ---------------------------------------------------------------------------
 
-def _status_error(obj, kind):
+BROKEN_LB_STATES = ("ERROR", "DELETED", "PENDING_DELETE")
+
+
+def status_error(obj, kind, **extra):
+    """The sentence for an object Octavia will not change in its current status."""
     what = describe(obj, kind)
     return OctaviaError(
-        "%s%s is in provisioning status %s (operating status %s), so Octavia will not change it; "
-        "repair or delete it first." % (what[:1].upper(), what[1:], obj.get("provisioning_status"),
-                                        obj.get("operating_status")),
-        provisioning_status=obj.get("provisioning_status"))
+        f"{what[:1].upper()}{what[1:]} is in provisioning status {obj.get('provisioning_status')} "
+        f"(operating status {obj.get('operating_status')}), so Octavia will not change it; "
+        f"repair or delete it first.", provisioning_status=obj.get("provisioning_status"), **extra)
 
 
 def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
@@ -271,49 +273,70 @@ def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
         listener is awaited, it is trusted without a new read (a race is
         caught by the 409 retry in ``write``).
     :param listener_id: also wait for this listener, and return it re-read.
+    :param sleep: the pause between reads (tests pass a fake clock's sleep).
     :returns: ``(load balancer dict, listener dict or None)``, freshly read.
-    :raises OctaviaError: ERROR or deleted status, timeout, API failure.
+    :raises OctaviaError: ERROR or deleted status (``provisioning_status``
+        in ``extra``), timeout (``kind="stuck"``), API failure.
     """
     if listener_id is None and lb.get("provisioning_status") == "ACTIVE":
         return lb, None
-    delay = 0.2
-    lbapi = conn.load_balancer
+    delay, lbapi, listener = 0.2, conn.load_balancer, None
     while True:
         try:
             lb = to_plain(lbapi.get_load_balancer(lb["id"]))
         except Exception as exc:
-            raise api_error(exc, "read %s" % describe(lb, "load balancer"))
+            raise api_error(exc, f"read {describe(lb, 'load balancer')}") from None
         status = lb.get("provisioning_status")
-        if status in ("ERROR", "DELETED", "PENDING_DELETE"):
-            raise _status_error(lb, "load balancer")
+        if status in BROKEN_LB_STATES:
+            raise status_error(lb, "load balancer")
         if status == "ACTIVE":
             if listener_id is None:
                 return lb, None
             try:
                 listener = to_plain(lbapi.get_listener(listener_id))
             except Exception as exc:
-                raise api_error(exc, "read listener %s" % listener_id)
+                raise api_error(exc, f"read listener {listener_id}") from None
             if listener.get("provisioning_status") == "ACTIVE":
                 return lb, listener
             if listener.get("provisioning_status") == "ERROR":
-                raise _status_error(listener, "listener")
+                raise status_error(listener, "listener", listener=listener)
         if deadline.expired():
+            waiting = describe(lb, "load balancer")
+            state = status
+            if status == "ACTIVE" and listener is not None:
+                waiting, state = describe(listener, "listener"), listener.get("provisioning_status")
             raise OctaviaError(
-                "Timed out after %ss waiting for %s to become ACTIVE; it is still %s. Raise "
-                "timeout, or look at the Octavia worker." % (deadline.timeout, describe(lb, "load balancer"), status))
+                f"Timed out after {deadline.timeout}s waiting for {waiting} to become ACTIVE; it "
+                f"is still {state}. If it stays there, the Octavia worker that held it may have "
+                f"died: look at the worker, then raise timeout or repair the object.",
+                kind="stuck", provisioning_status=state)
         sleep(min(delay, max(deadline.remaining(), 0.01)))
         delay = min(delay * 1.5, 2.0)
 
 
-def write(conn, lb, doing, call, deadline, translate=None, sleep=time.sleep):
-    """Run one write once the load balancer is idle, retrying 409 "immutable".
+def is_immutable_fault(status, fault):
+    """True for Octavia's 409 while the load balancer is busy (PENDING_*)."""
+    return status == 409 and "immutable" in (fault or "")
+
+
+def write(conn, lb, doing, call, deadline, translate=None, recover=None, sleep=time.sleep):
+    """Run one write once the load balancer is idle; retry what is worth retrying.
+
+    Retried within ``deadline``, with backoff: Octavia's 409 "immutable" (the
+    load balancer changed between our read and the write), a connection that
+    was refused or reset, and HTTP 500/502/503/504. A request that got no
+    clear answer may still have been carried out, so before a retry
+    ``recover()`` is asked whether it was; a create is therefore never sent
+    twice for one listener.
 
     :param lb: the load balancer dict the write locks.
     :param doing: verb phrase naming the object, for error messages.
     :param call: callable doing the SDK write; its return value is returned.
-    :param translate: optional callable ``(status, faultstring) -> message or
-        None`` that turns known API answers into a clearer sentence.
-    :raises OctaviaError: the write failed, or ``timeout`` ran out.
+    :param translate: optional ``(status, faultstring) -> sentence or None``
+        that puts known API answers in clearer words.
+    :param recover: optional callable returning the object the write made
+        if it did take effect, else ``None``.
+    :raises OctaviaError: the write failed, or the deadline ran out.
     """
     delay = 0.5
     while True:
@@ -322,38 +345,85 @@ def write(conn, lb, doing, call, deadline, translate=None, sleep=time.sleep):
             return call()
         except Exception as exc:
             status, fault = http_status(exc), fault_text(exc)
-            if is_immutable_fault(status, fault) and not deadline.expired():
-                # Another client (or the previous step) changed the load balancer
-                # between our read and this write; wait for it to settle again.
+            busy = is_immutable_fault(status, fault)
+            if (busy or is_transient(exc)) and not deadline.expired():
                 sleep(min(delay, max(deadline.remaining(), 0.01)))
                 delay = min(delay * 2, 8.0)
                 lb = dict(lb, provisioning_status="PENDING_UPDATE")
+                if not busy and recover is not None:
+                    done = recover()
+                    if done is not None:
+                        return done
                 continue
             message = translate(status, fault) if translate else None
             if message:
-                raise OctaviaError(message, status=status)
-            raise api_error(exc, doing)
+                raise OctaviaError(message, status=status, kind="http") from None
+            raise api_error(exc, doing) from None
 
 
 # ---------------------------------------------------------------------------
-# Bounded concurrency (Octavia has no bulk statistics or members endpoint)
+# Bounded concurrency, one connection per worker thread
 # ---------------------------------------------------------------------------
 
-def map_bounded(func, items, workers):
-    """Call ``func(item)`` for every item with at most ``workers`` threads.
+# Octavia changes each load balancer one write at a time, and every worker
+# thread holds a connection of its own: beyond this many, more threads only
+# queue on the API and multiply sessions.
+MAX_CONCURRENCY = 32
 
+
+def check_concurrency(value):
+    """Fail unless ``value`` is an allowed number of worker threads (1 to ``MAX_CONCURRENCY``)."""
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise PlanError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {value}: the "
+                        "API serves each load balancer one change at a time, so more threads only "
+                        "queue on it.")
+
+
+def map_bounded(func, items, workers, connect=None, inline_conn=None):
+    """Call ``func(item)`` (or ``func(item, conn)``) for every item with at most ``workers`` threads.
+
+    :param connect: optional zero-argument factory; each worker thread then
+        opens its own connection once and passes it as ``func``'s second
+        argument. openstacksdk documents no thread safety for one
+        ``Connection``, so none is shared between threads; every connection
+        opened here is closed before returning.
+    :param inline_conn: with ``connect``: when one item or one worker leaves
+        nothing to run in parallel, the items run in the calling thread with
+        this connection instead (no thread, no second connection).
     :returns: ``[(item, result, exception)]`` in the order of ``items``;
         exactly one of result/exception is meaningful.
     """
     items = list(items)
     if not items:
         return []
+    if connect is not None and inline_conn is not None and (len(items) == 1 or workers <= 1):
+        out = []
+        for item in items:
+            try:
+                out.append((item, func(item, inline_conn), None))
+            except Exception as exc:
+                out.append((item, None, exc))
+        return out
+    local, opened, lock = threading.local(), [], threading.Lock()
 
     def guarded(item):
         try:
-            return item, func(item), None
+            if connect is None:
+                return item, func(item), None
+            if getattr(local, "conn", None) is None:
+                local.conn = connect()
+                with lock:
+                    opened.append(local.conn)
+            return item, func(item, local.conn), None
         except Exception as exc:
             return item, None, exc
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-        return list(pool.map(guarded, items))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+            return list(pool.map(guarded, items))
+    finally:
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:
+                pass

@@ -6,19 +6,14 @@
 DOCUMENTATION = r"""
 module: lb_prometheus_listener
 short_description: Give an Octavia load balancer its PROMETHEUS listener
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates, updates or deletes the listener of protocol C(PROMETHEUS) through which an Octavia
     load balancer serves its own metrics at C(/metrics), so that Prometheus can scrape it.
   - The listener is identified inside its load balancer by protocol C(PROMETHEUS) plus O(name).
-    When the load balancer already has exactly one C(PROMETHEUS) listener under another name,
-    that listener is adopted and renamed to O(name) instead of creating a second one.
-  - Every option is validated before anything is written, including the IP version of
-    O(allowed_cidrs) against the VIP, a port already used by another listener, the API version
-    and a provider known not to support C(PROMETHEUS) listeners.
   - Options the task does not set are left as they are on an existing listener.
-  - Octavia cannot change O(protocol_port) of a listener; changing it replaces the listener
-    (delete, then create with the same settings), and the diff says so.
+  - This module is M(octavia.monitoring.lb_prometheus_listener_fleet) applied to one load
+    balancer: the same checks, plan, writes and result items, through one code path.
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
@@ -29,7 +24,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Check mode reports the same C(changed) and C(diff) as the real run, without writing.
+    details: Check mode makes the same checks and reads as the real run (it also waits for a load balancer
+      that is C(PENDING_*)) and reports the same C(changed), C(action), C(outcome) and C(diff), without writing.
   diff_mode:
     support: full
     details: The diff shows the managed listener settings before and after, and names a replacement.
@@ -43,53 +39,11 @@ options:
     type: str
     required: true
     aliases: [loadbalancer]
-  name:
-    description:
-      - Name of the C(PROMETHEUS) listener on that load balancer.
-      - Listeners are looked up only inside O(load_balancer), so several load balancers can each
-        have a listener of the same name.
-    type: str
-    default: prometheus
-  protocol_port:
-    description:
-      - TCP port on the VIP where C(/metrics) is served.
-      - This attribute cannot be updated. A different value replaces the listener
-        (delete, then create), which interrupts scraping for a moment.
-      - Must not be used by another TCP-based listener of the same load balancer.
-    type: int
-    default: 8088
-    aliases: [port]
-  allowed_cidrs:
-    description:
-      - Networks allowed to connect to the listener, as CIDRs such as V(192.0.2.0/24).
-      - Required with O(state=present). Without it Octavia would serve C(/metrics) to everyone who
-        reaches the VIP, which is the whole internet once a floating IP is attached.
-      - V(0.0.0.0/0) or V(::/0) given explicitly is accepted with a warning.
-      - Compared as a set of normalised networks, so V(10.0.0.1/8) equals V(10.0.0.0/8) and the
-        order does not matter.
-      - Every CIDR must be of an IP version that one of the load balancer's VIPs has.
-    type: list
-    elements: str
-  state:
-    description:
-      - V(present) creates or updates the listener, V(absent) deletes it.
-      - With V(absent) only a C(PROMETHEUS) listener named O(name) is deleted; a load balancer
-        that does not exist (any more) has no listener, so that is not an error.
-    type: str
-    choices: [present, absent]
-    default: present
 notes:
-  - Octavia offers C(PROMETHEUS) listeners from API version 2.25 on (Octavia 9.0.0, OpenStack Xena).
-  - Octavia locks a load balancer while it changes. The module waits until the load balancer is
-    C(ACTIVE) before writing, retries a write refused as "immutable" (HTTP 409) until O(timeout), and
-    with O(wait=true) returns the listener only after it and the load balancer are C(ACTIVE) again.
-  - The API does not publish whether the operator allows C(PROMETHEUS) listeners, so check mode
-    cannot predict it. When the operator has disabled them
-    (C([api_settings] allow_prometheus_listeners = False) in C(octavia.conf)), the API refuses
-    the create, nothing is created, and the module says so.
   - For providers without C(PROMETHEUS) support (such as C(ovn)) use
     M(octavia.monitoring.lb_stats_info) to read statistics through the Octavia API.
 seealso:
+  - module: octavia.monitoring.lb_prometheus_listener_fleet
   - module: octavia.monitoring.lb_prometheus_listener_info
   - module: octavia.monitoring.lb_stats_info
   - name: Octavia monitoring guide
@@ -214,125 +168,52 @@ diff:
     after:
       description: Settings after the run (empty when the listener is deleted).
       type: dict
+action:
+  description:
+    - What the run did (or, in check mode, would do) to the listener.
+    - V(create), V(update) (in place), V(replace) (a new O(protocol_port), or leftovers of an
+      interrupted replacement removed), V(repair) (a listener in C(ERROR) deleted and created
+      again), V(delete), or V(null) when nothing was to be done.
+  returned: always
+  type: str
+  sample: create
+  version_added: 1.0.0
+outcome:
+  description:
+    - V(changed) or V(unchanged) on success. A failed run reports C(outcome) V(failed) when
+      nothing was written and V(unconfirmed) when a write went through but its result could not
+      be confirmed (then C(changed) is V(true)).
+  returned: always
+  type: str
+  sample: changed
+  version_added: 1.0.0
 """
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule, to_plain
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    LISTENER_KEYS,
-    LISTENER_SETTINGS_SPEC,
-    check_api_versions,
-    check_cidr_family,
-    check_listener_options,
-    check_port_free,
-    check_provider,
-    desired,
-    lb_summary,
-    listener_fault_translator,
-    plan_listener,
-    scrape_target,
-    select_listener,
-)
-from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import (
-    Deadline,
-    api_versions,
-    describe,
-    find_load_balancer,
-    floating_ips_by_port,
-    list_listeners,
-    wait_lb_idle,
-    write,
-)
+from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule
+from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import read_load_balancer
+from ansible_collections.octavia.monitoring.plugins.module_utils._plan import LISTENER_SPEC, check_listener_options
+from ansible_collections.octavia.monitoring.plugins.module_utils._rollout import Rollout, single_result
 
 
 class ListenerModule(OctaviaModule):
     argument_spec = dict(
         load_balancer=dict(type="str", required=True, aliases=["loadbalancer"]),
-        name=dict(type="str", default="prometheus"),
-        protocol_port=dict(type="int", default=8088, aliases=["port"]),
-        allowed_cidrs=dict(type="list", elements="str"),
-        **LISTENER_SETTINGS_SPEC,
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        **LISTENER_SPEC,
     )
 
     def run(self):
-        self.deadline = Deadline(self.params["timeout"])
-        present = self.params["state"] == "present"
-        cidrs = self.validate_options()
-        lb = find_load_balancer(self.conn, self.params["load_balancer"], ignore_missing=not present)
-        if lb is None:
-            return dict(listener=None, load_balancer=None, scrape_target=None,
-                        **self.converge(plan_listener("absent", None, {}), None))
-        listeners = list_listeners(self.conn, lb["id"])
-        current = select_listener(listeners, self.params["name"], adopt=present)
-        plan = self.plan(lb, listeners, current, cidrs)
-        result = self.converge(plan, lambda p: self.apply(lb, current, p))
-        return self.report(lb, current, plan, result)
-
-    def validate_options(self):
         cidrs, warnings = check_listener_options(self.params)
         for warning in warnings:
             self.warn(warning)
-        return cidrs
-
-    def plan(self, lb, listeners, current, cidrs):
-        """Plan the change and run every check that needs the load balancer, before any write."""
-        state = self.params["state"]
-        want = desired(dict(self.params, allowed_cidrs=cidrs), LISTENER_KEYS)
-        plan = plan_listener(state, current, want)
-        if state == "present":
-            check_provider(lb)
-            check_cidr_family(cidrs, lb)
-            check_port_free(listeners, self.params["protocol_port"], lb,
-                            own_id=current["id"] if current else None)
-        if plan["action"] in ("create", "replace"):
-            # An existing PROMETHEUS listener already proves API support, so the
-            # versions list is read only when one must be created.
-            check_api_versions(api_versions(self.conn))
-        return plan
-
-    def apply(self, lb, current, plan):
-        """Carry out a plan (never called in check mode); return listener and load balancer."""
-        action, lbapi, listener = plan["action"], self.conn.load_balancer, None
-        busy = dict(lb, provisioning_status="PENDING_UPDATE")
-        if action in ("delete", "replace"):
-            write(self.conn, lb, "delete %s" % describe(current, "listener"),
-                  lambda: lbapi.delete_listener(current["id"], ignore_missing=True), self.deadline)
-            lb = busy
-        if action in ("create", "replace"):
-            listener = to_plain(write(
-                self.conn, lb, "create listener '%s' on %s" % (self.params["name"], describe(lb, "load balancer")),
-                lambda: lbapi.create_listener(load_balancer_id=lb["id"], protocol="PROMETHEUS", **plan["body"]),
-                self.deadline, translate=listener_fault_translator(lb)))
-        if action == "update":
-            listener = to_plain(write(
-                self.conn, lb, "update %s" % describe(current, "listener"),
-                lambda: lbapi.update_listener(current["id"], **plan["delta"]), self.deadline))
-        if not self.params["wait"]:
-            return dict(listener=listener, load_balancer=None)
-        lb, listener = wait_lb_idle(self.conn, busy, self.deadline,
-                                    listener_id=listener["id"] if listener else None)
-        return dict(listener=listener, load_balancer=lb)
-
-    def report(self, lb, current, plan, result):
-        """Add listener, load_balancer and scrape_target to the result."""
-        if "listener" in result:
-            # Without wait the load balancer is reported as read before the write.
-            lb, listener = result["load_balancer"] or lb, result["listener"]
-        elif plan["action"] in (None, "delete"):
-            listener = current if plan["action"] is None else None
-        else:
-            listener = dict(current or {}, **plan["diff"]["after"])
-            if plan["action"] == "replace":
-                listener.pop("id", None)
-        floating_ip = None
-        if self.params["state"] == "present" and lb.get("vip_port_id"):
-            floating_ip = floating_ips_by_port(self.conn, lb["vip_port_id"])[0].get(lb["vip_port_id"])
-        result.update(
-            listener=listener,
-            load_balancer=lb_summary(lb, floating_ip),
-            scrape_target=scrape_target(lb["vip_address"], listener["protocol_port"]) if listener else None,
-        )
-        return result
+        present = self.params["state"] == "present"
+        requested = self.params["load_balancer"]
+        lb = read_load_balancer(self.conn, requested, ignore_missing=not present, floating_ip=present)
+        if lb is None:
+            return dict(changed=False, action=None, outcome="unchanged", listener=None,
+                        load_balancer=None, scrape_target=None, diff=dict(before={}, after={}))
+        rollout = Rollout(self.conn, self.connect, self.params, cidrs, self.check_mode)
+        [item] = rollout.run(lb, [(requested, lb["load_balancers"][0])])
+        return single_result(item)
 
 
 def main():

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lb_prometheus_listener_fleet
 short_description: Give many Octavia load balancers their PROMETHEUS listener in one task
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Does for a list of load balancers what M(octavia.monitoring.lb_prometheus_listener) does for
     one, in a single module run. It creates, updates or deletes the listener of protocol C(PROMETHEUS)
@@ -16,22 +16,23 @@ description:
     interpreter, the openstacksdk import, authentication) and its own lookups, which is slow for
     hundreds of load balancers. This module reads the whole fleet with a few listing requests (load
     balancers, listeners, floating IPs) regardless of its size, plans every load balancer with the
-    same plan and check code as M(octavia.monitoring.lb_prometheus_listener), and writes only the
-    load balancers that need a change, several at a time, through the same wait-for-idle and 409
-    retry. A run that changes nothing makes no write at all.
+    same code as M(octavia.monitoring.lb_prometheus_listener) (one write path serves both), and
+    writes only the load balancers that need a change, several at a time, each worker thread with
+    a connection of its own. A run that changes nothing makes no write at all.
   - Every load balancer gets its own result. One that fails (not found, ambiguous name, C(ERROR)
     state, a port taken by another listener, an API error) does not stop the others; see
     O(fail_on_error).
   - Load balancers whose provider has no C(PROMETHEUS) listeners (C(ovn)) are reported as skipped,
     with a pointer to the statistics exposition of the C(octavia.monitoring.stats) playbook.
-  - The listener is identified inside its load balancer by protocol C(PROMETHEUS) plus O(name);
-    a single C(PROMETHEUS) listener under another name is adopted and renamed. Options the task
-    does not set are left as they are. Octavia cannot change O(protocol_port), so a new port
-    replaces the listener (delete, then create).
+  - Options the task does not set are left as they are.
+  - Every load balancer's result has an C(outcome) - changed, unchanged, skipped, failed (nothing
+    was written) or unconfirmed (a write went through, its result could not be confirmed) - so a
+    caller can tell what needs a look.
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
   - octavia.monitoring._listener
+  - octavia.monitoring._filters
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
   - octavia.monitoring._attributes.actiongroup_octavia
@@ -40,8 +41,8 @@ attributes:
     support: full
     details:
       - Check mode reports the same per-load-balancer C(changed), C(action), C(diff) and failures
-        as the real run, without writing. A load balancer in C(ERROR) that needs a change is
-        reported as failed in check mode too.
+        as the real run, without writing. It makes the same reads, so a load balancer in C(ERROR),
+        or one still C(PENDING_*) after O(timeout), is reported as failed in check mode too.
       - As with M(octavia.monitoring.lb_prometheus_listener), an operator who disabled
         C(PROMETHEUS) listeners is only discovered by the real create.
   diff_mode:
@@ -57,71 +58,17 @@ options:
       - When O(filters) is also set, only load balancers that pass the filters can be selected.
       - At least one of O(load_balancers) and O(filters) is required. An empty O(filters) without
         O(load_balancers) selects every load balancer the credentials can see.
+      - An empty list is an error, so that a variable that came out empty never reads as "all".
     type: list
     elements: str
     aliases: [loadbalancers]
-  filters:
-    description:
-      - Select load balancers by their attributes instead of (or on top of) O(load_balancers).
-      - The same filters as the C(octavia.monitoring.loadbalancers) inventory plugin.
-    type: dict
-    suboptions:
-      project_ids:
-        description: Only load balancers of these projects.
-        type: list
-        elements: str
-      tags:
-        description: Only load balancers that carry all these tags.
-        type: list
-        elements: str
-      name_pattern:
-        description: Only load balancers whose name matches this shell-style pattern, such as V(web-*).
-        type: str
-      providers:
-        description: Only load balancers of these providers, such as V(amphora).
-        type: list
-        elements: str
-      provisioning_statuses:
-        description: Only load balancers in these provisioning states, such as V(ACTIVE).
-        type: list
-        elements: str
-  name:
-    description:
-      - Name of the C(PROMETHEUS) listener on each load balancer.
-    type: str
-    default: prometheus
-  protocol_port:
-    description:
-      - TCP port on each VIP where C(/metrics) is served.
-      - This attribute cannot be updated. A different value replaces the listener
-        (delete, then create), which interrupts scraping for a moment.
-      - Must not be used by another TCP-based listener of the same load balancer; a load balancer
-        where it is fails alone.
-    type: int
-    default: 8088
-    aliases: [port]
-  allowed_cidrs:
-    description:
-      - Networks allowed to connect to the listeners, as CIDRs such as V(192.0.2.0/24); a plain
-        address means that address alone (V(/32) or V(/128)).
-      - Required with O(state=present), for the same reason as in
-        M(octavia.monitoring.lb_prometheus_listener); V(0.0.0.0/0) or V(::/0) given explicitly
-        is accepted with a warning.
-      - Compared as a set of normalised networks. A load balancer whose VIPs have none of the
-        IP versions given fails alone.
-    type: list
-    elements: str
-  state:
-    description:
-      - V(present) creates or updates the listeners, V(absent) deletes them.
-    type: str
-    choices: [present, absent]
-    default: present
   concurrency:
     description:
-      - How many load balancers are written at the same time.
+      - How many load balancers are worked on at the same time, from 1 to 32.
       - Octavia locks each load balancer while it changes, but different load balancers change
         independently; the writes of one load balancer always run one after the other.
+      - Each worker thread opens a connection of its own (openstacksdk does not promise that one
+        connection is safe to share between threads), so this is also the number of API sessions.
     type: int
     default: 8
   fail_on_error:
@@ -198,8 +145,17 @@ results:
       description: Whether this load balancer was (or in check mode would be) changed.
       type: bool
     action:
-      description: V(create), V(update), V(replace), V(delete), or V(null) when nothing changes.
+      description:
+        - V(create), V(update), V(replace), V(repair), V(delete), or V(null) when nothing changes;
+          see RV(octavia.monitoring.lb_prometheus_listener#module:action).
       type: str
+    outcome:
+      description:
+        - V(changed), V(unchanged), V(skipped), V(failed) (nothing was written for this load
+          balancer) or V(unconfirmed) (a write went through but its result could not be confirmed;
+          then C(failed) and C(changed) are both V(true)).
+      type: str
+      version_added: 1.0.0
     diff:
       description: C(before) and C(after) of the managed listener settings; empty when unchanged.
       type: dict
@@ -235,6 +191,7 @@ results:
         floating_ip: null
       changed: true
       action: create
+      outcome: changed
       diff:
         before: {}
         after: {name: prometheus, protocol_port: 8088, allowed_cidrs: [192.0.2.10/32]}
@@ -266,8 +223,12 @@ summary:
       description: Load balancers whose provider has no C(PROMETHEUS) listeners.
       type: int
     failed:
-      description: Load balancers that failed.
+      description: Load balancers that failed before anything was written for them.
       type: int
+    unconfirmed:
+      description: Load balancers written to whose result could not be confirmed.
+      type: int
+      version_added: 1.0.0
     actions:
       description: Number of changed load balancers per action.
       type: dict
@@ -277,68 +238,61 @@ summary:
     unchanged: 1
     skipped: 0
     failed: 1
+    unconfirmed: 0
     actions: {create: 1}
 """
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaError, OctaviaModule
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    LISTENER_SETTINGS_SPEC,
-    check_listener_options,
-)
-from ansible_collections.octavia.monitoring.plugins.module_utils._fleet import (
-    Fleet,
+from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule
+from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError, PlanError
+from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import check_concurrency, read_fleet
+from ansible_collections.octavia.monitoring.plugins.module_utils._plan import LISTENER_SPEC, check_listener_options
+from ansible_collections.octavia.monitoring.plugins.module_utils._rollout import (
+    Rollout,
     failure_message,
-    normalise_filters,
-    read_cloud,
-    select_load_balancers,
+    labelled_diff,
     summarise,
+)
+from ansible_collections.octavia.monitoring.plugins.module_utils._select import (
+    FILTERS_SPEC,
+    normalise_filters,
+    select_load_balancers,
 )
 
 
 class FleetModule(OctaviaModule):
     argument_spec = dict(
         load_balancers=dict(type="list", elements="str", aliases=["loadbalancers"]),
-        filters=dict(type="dict", options=dict(
-            project_ids=dict(type="list", elements="str"),
-            tags=dict(type="list", elements="str"),
-            name_pattern=dict(type="str"),
-            providers=dict(type="list", elements="str"),
-            provisioning_statuses=dict(type="list", elements="str"),
-        )),
-        name=dict(type="str", default="prometheus"),
-        protocol_port=dict(type="int", default=8088, aliases=["port"]),
-        allowed_cidrs=dict(type="list", elements="str"),
-        **LISTENER_SETTINGS_SPEC,
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        filters=FILTERS_SPEC,
+        **LISTENER_SPEC,
         concurrency=dict(type="int", default=8),
         fail_on_error=dict(type="bool", default=True),
     )
     module_kwargs = dict(required_one_of=[("load_balancers", "filters")])
 
     def run(self):
-        cidrs = self.validate_options()
-        cloud = read_cloud(self.conn, normalise_filters(self.params["filters"]))
-        if self.params["load_balancers"] is None:
-            selected, errors = [(lb["id"], lb) for lb in cloud["load_balancers"]], []
-        else:
-            selected, errors = select_load_balancers(cloud["load_balancers"], self.params["load_balancers"])
-        fleet = Fleet(self.conn, self.params, cidrs, self.check_mode, self.params["concurrency"])
-        results = fleet.run(cloud, selected, errors)
-        result = dict(changed=any(item["changed"] for item in results), results=results,
-                      summary=summarise(results),
-                      diff=[item["diff"] for item in results if item["changed"]])
-        message = failure_message(results)
-        if message and self.params["fail_on_error"]:
-            raise OctaviaError(message, **result)
-        return result
-
-    def validate_options(self):
-        if self.params["concurrency"] < 1:
-            raise OctaviaError("concurrency must be 1 or more, not %s." % self.params["concurrency"])
-        cidrs, warnings = check_listener_options(self.params)
+        params = self.params
+        check_concurrency(params["concurrency"])
+        if params["load_balancers"] is not None and not params["load_balancers"]:
+            raise PlanError("load_balancers is empty; name at least one load balancer, or leave "
+                            "load_balancers out and select them with filters.")
+        cidrs, warnings = check_listener_options(params)
         for warning in warnings:
             self.warn(warning)
-        return cidrs
+        fleet = read_fleet(self.conn, normalise_filters(params["filters"]))
+        if params["load_balancers"] is None:
+            selected, errors = [(lb["id"], lb) for lb in fleet["load_balancers"]], []
+        else:
+            selected, errors = select_load_balancers(fleet["load_balancers"], params["load_balancers"])
+        rollout = Rollout(self.conn, self.connect, params, cidrs, self.check_mode, params["concurrency"])
+        results = rollout.run(fleet, selected, errors)
+        for item in results:
+            item["diff"] = labelled_diff(item["load_balancer"], item["diff"]) if item["changed"] else {}
+        result = dict(changed=any(item["changed"] for item in results), results=results,
+                      summary=summarise(results), diff=[item["diff"] for item in results if item["changed"]])
+        message = failure_message(results)
+        if message and params["fail_on_error"]:
+            raise OctaviaError(message, **result)
+        return result
 
 
 def main():

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lb_prometheus_listener_info
 short_description: Find the PROMETHEUS listeners of Octavia load balancers and their scrape targets
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the listeners of protocol C(PROMETHEUS) of the load balancers in scope, with their load
     balancer, the C(host:port) Prometheus must scrape and the labels to put on that target.
@@ -18,6 +18,7 @@ description:
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
+  - octavia.monitoring._filters
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
   - octavia.monitoring._attributes.actiongroup_octavia
@@ -28,7 +29,8 @@ options:
       - Name or ID of one load balancer to look at.
       - When it does not exist the result is empty. A name that matches several load balancers fails
         and lists their IDs.
-      - When not set, every load balancer the credentials can see is in scope, after the filters.
+      - When not set, every load balancer the credentials can see is in scope, after O(filters).
+      - A load balancer that does not pass O(filters) is not in scope either.
     type: str
     aliases: [loadbalancer]
   name:
@@ -37,15 +39,6 @@ options:
       - A load balancer whose C(PROMETHEUS) listeners all have other names is then reported in
         RV(load_balancers_without_listener).
     type: str
-  project_id:
-    description:
-      - Only load balancers (and listeners) of this project.
-    type: str
-  tags:
-    description:
-      - Only load balancers that carry all of these tags.
-    type: list
-    elements: str
   address:
     description:
       - Which address RV(prometheus_listeners[].scrape_target) uses.
@@ -188,17 +181,9 @@ load_balancers_without_listener:
   elements: dict
 """
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaError, OctaviaModule
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    catalog_entry,
-    lb_summary,
-    match_filters,
-    parent_lb_id,
-    prometheus_listeners,
-    scrape_host,
-    scrape_target,
-    target_labels,
-)
+from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule
+from ansible_collections.octavia.monitoring.plugins.module_utils._catalog import catalog_entry
+from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError
 from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import (
     cloud_and_region,
     find_load_balancer,
@@ -209,6 +194,19 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import
     list_pools,
     map_bounded,
 )
+from ansible_collections.octavia.monitoring.plugins.module_utils._select import (
+    FILTERS_SPEC,
+    lb_matches,
+    listeners_by_lb,
+    normalise_filters,
+    parent_lb_id,
+    server_side_query,
+)
+from ansible_collections.octavia.monitoring.plugins.module_utils._targets import (
+    ADDRESS_CHOICES,
+    lb_summary,
+    scrape_items,
+)
 
 CATALOG_WORKERS = 8
 
@@ -217,38 +215,42 @@ class ListenerInfoModule(OctaviaModule):
     argument_spec = dict(
         load_balancer=dict(type="str", aliases=["loadbalancer"]),
         name=dict(type="str"),
-        project_id=dict(type="str"),
-        tags=dict(type="list", elements="str"),
-        address=dict(type="str", default="vip", choices=["vip", "floating_ip", "auto"]),
+        filters=FILTERS_SPEC,
+        address=dict(type="str", default="vip", choices=list(ADDRESS_CHOICES)),
         catalog=dict(type="bool", default=False),
     )
 
     def run(self):
+        self.filters = normalise_filters(self.params["filters"])
+        self.query = server_side_query(self.filters)
         lbs = self.load_balancers()
         listeners = self.listeners(lbs) if lbs else []
         summaries = self.summaries(lbs)
-        items = self.items(summaries, listeners)
+        cloud, region = cloud_and_region(self.conn, self.params)
+        by_lb = listeners_by_lb(listeners)
+        items = [item for summary in summaries
+                 for item in scrape_items(summary, by_lb.get(summary["id"], []), cloud, region,
+                                          self.params["address"], self.params["name"])]
         if self.params["catalog"] and items:
             self.add_catalog(items, listeners)
-        covered = set(item["load_balancer"]["id"] for item in items)
+        covered = {item["load_balancer"]["id"] for item in items}
         return dict(prometheus_listeners=items,
                     load_balancers_without_listener=[s for s in summaries if s["id"] not in covered])
 
     def load_balancers(self):
-        p = self.params
-        if p["load_balancer"]:
-            lb = find_load_balancer(self.conn, p["load_balancer"], ignore_missing=True)
-            return [lb] if lb and match_filters(lb, project_id=p["project_id"], tags=p["tags"]) else []
-        return list_load_balancers(self.conn, project_id=p["project_id"], tags=p["tags"])
+        if self.params["load_balancer"]:
+            lb = find_load_balancer(self.conn, self.params["load_balancer"], ignore_missing=True)
+            return [lb] if lb and lb_matches(lb, self.filters) else []
+        return [lb for lb in list_load_balancers(self.conn, **self.query) if lb_matches(lb, self.filters)]
 
     def listeners(self, lbs):
         """All listeners of the load balancers in scope, from one listing."""
         # The catalogue needs every listener; without it only PROMETHEUS ones are fetched.
         protocol = None if self.params["catalog"] else "PROMETHEUS"
         lb_id = lbs[0]["id"] if self.params["load_balancer"] else None
-        wanted = set(lb["id"] for lb in lbs)
+        wanted = {lb["id"] for lb in lbs}
         return [item for item in list_listeners(self.conn, lb_id=lb_id, protocol=protocol,
-                                                project_id=self.params["project_id"])
+                                                project_id=self.query["project_id"])
                 if parent_lb_id(item) in wanted]
 
     def summaries(self, lbs):
@@ -259,34 +261,19 @@ class ListenerInfoModule(OctaviaModule):
         fips, missing = floating_ips_by_port(self.conn, port)
         if missing and self.params["address"] == "floating_ip":
             raise OctaviaError("address=floating_ip needs the network service to look up floating "
-                               "IPs, but %s; use address=vip or address=auto." % missing)
+                               f"IPs, but {missing}; use address=vip or address=auto.")
         return [lb_summary(lb, fips.get(lb.get("vip_port_id")))
                 for lb in sorted(lbs, key=lambda lb: (lb.get("name") or "", lb["id"]))]
 
-    def items(self, summaries, listeners):
-        by_lb = dict((s["id"], s) for s in summaries)
-        cloud, region = cloud_and_region(self.conn, self.params)
-        name = self.params["name"]
-        items = []
-        for summary in summaries:
-            own = [item for item in prometheus_listeners(listeners)
-                   if parent_lb_id(item) == summary["id"]
-                   and (name is None or name in (item.get("name"), item["id"]))]
-            for listener in sorted(own, key=lambda x: (x.get("protocol_port") or 0, x["id"])):
-                host = scrape_host(by_lb[summary["id"]], self.params["address"])
-                items.append(dict(listener=listener, load_balancer=summary,
-                                  scrape_target=scrape_target(host, listener["protocol_port"]),
-                                  labels=target_labels(summary, listener, cloud, region)))
-        return items
-
     def add_catalog(self, items, listeners):
         """Attach the names of every listener, pool and member of each item's load balancer."""
-        lb_ids = set(item["load_balancer"]["id"] for item in items)
+        lb_ids = {item["load_balancer"]["id"] for item in items}
         single = items[0]["load_balancer"]["id"] if self.params["load_balancer"] else None
-        pools = [pool for pool in list_pools(self.conn, lb_id=single, project_id=self.params["project_id"])
-                 if set(lb["id"] for lb in pool.get("loadbalancers") or []) & lb_ids]
+        pools = [pool for pool in list_pools(self.conn, lb_id=single, project_id=self.query["project_id"])
+                 if {lb["id"] for lb in pool.get("loadbalancers") or []} & lb_ids]
         members = {}
-        for pool, found, exc in map_bounded(lambda pool: list_members(self.conn, pool), pools, CATALOG_WORKERS):
+        for pool, found, exc in map_bounded(list_members_of, pools, CATALOG_WORKERS,
+                                            connect=self.connect, inline_conn=self.conn):
             if exc is not None:
                 raise exc
             members[pool["id"]] = found
@@ -294,8 +281,13 @@ class ListenerInfoModule(OctaviaModule):
             lb_id = item["load_balancer"]["id"]
             item["catalog"] = catalog_entry(
                 [x for x in listeners if parent_lb_id(x) == lb_id],
-                [p for p in pools if lb_id in set(lb["id"] for lb in p.get("loadbalancers") or [])],
+                [p for p in pools if lb_id in {lb["id"] for lb in p.get("loadbalancers") or []}],
                 members)
+
+
+def list_members_of(pool, conn):
+    """``list_members`` with the argument order of ``map_bounded``'s callback."""
+    return list_members(conn, pool)
 
 
 def main():

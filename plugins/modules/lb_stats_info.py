@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lb_stats_info
 short_description: Read Octavia load balancer and listener statistics through the API
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the statistics Octavia keeps for load balancers and, optionally, their listeners
     (active_connections, bytes_in, bytes_out, request_errors, total_connections), as
@@ -21,6 +21,7 @@ description:
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
+  - octavia.monitoring._filters
   - octavia.monitoring._auth
   - octavia.monitoring._attributes
   - octavia.monitoring._attributes.actiongroup_octavia
@@ -45,15 +46,6 @@ options:
     description:
       - Only load balancers with exactly this name (every one of them, unlike O(load_balancer)).
     type: str
-  project_id:
-    description:
-      - Only load balancers of this project.
-    type: str
-  tags:
-    description:
-      - Only load balancers that carry all of these tags.
-    type: list
-    elements: str
   include_listeners:
     description:
       - Also return each load balancer's listeners with their own statistics.
@@ -61,7 +53,8 @@ options:
     default: false
   concurrency:
     description:
-      - Maximum number of statistics requests in flight at once.
+      - Maximum number of statistics requests in flight at once, from 1 to 32.
+      - Each worker thread opens a connection of its own.
     type: int
     default: 8
 notes:
@@ -173,19 +166,9 @@ totals:
     total_connections: 3606
 """
 
-from ansible_collections.octavia.monitoring.plugins.module_utils._base import (
-    OctaviaError,
-    OctaviaModule,
-    api_error,
-    is_not_found,
-    to_plain,
-)
-from ansible_collections.octavia.monitoring.plugins.module_utils._compare import (
-    match_filters,
-    parent_lb_id,
-    stats_report,
-)
+from ansible_collections.octavia.monitoring.plugins.module_utils._base import OctaviaModule
 from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import (
+    check_concurrency,
     describe,
     find_child,
     find_load_balancer,
@@ -193,6 +176,16 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import
     list_load_balancers,
     map_bounded,
 )
+from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import api_error, is_not_found, to_plain
+from ansible_collections.octavia.monitoring.plugins.module_utils._select import (
+    FILTERS_SPEC,
+    lb_matches,
+    normalise_filters,
+    parent_lb_id,
+    select_by_name_or_id,
+    server_side_query,
+)
+from ansible_collections.octavia.monitoring.plugins.module_utils._stats import stats_report
 
 
 class StatsInfoModule(OctaviaModule):
@@ -200,15 +193,14 @@ class StatsInfoModule(OctaviaModule):
         load_balancer=dict(type="str", aliases=["loadbalancer"]),
         listener=dict(type="str"),
         name=dict(type="str"),
-        project_id=dict(type="str"),
-        tags=dict(type="list", elements="str"),
+        filters=FILTERS_SPEC,
         include_listeners=dict(type="bool", default=False),
         concurrency=dict(type="int", default=8),
     )
 
     def run(self):
-        if self.params["concurrency"] < 1:
-            raise OctaviaError("concurrency must be 1 or more, not %s." % self.params["concurrency"])
+        check_concurrency(self.params["concurrency"])
+        self.filters = normalise_filters(self.params["filters"])
         lbs, listeners = self.scope()
         items, totals = stats_report(lbs, listeners, self.fetch(lbs, listeners))
         return dict(load_balancers=items, totals=totals)
@@ -222,7 +214,10 @@ class StatsInfoModule(OctaviaModule):
             if lb is None:
                 return [], None
         if p["listener"]:
-            listener = find_child(self.conn, "listener", p["listener"], parent=lb, ignore_missing=True)
+            if lb is None:
+                listener = self.find_listener_anywhere(p["listener"])
+            else:
+                listener = find_child(self.conn, "listener", p["listener"], lb, ignore_missing=True)
             if listener is None:
                 return [], None
             if lb is None:
@@ -232,36 +227,46 @@ class StatsInfoModule(OctaviaModule):
             lbs = [lb]
             listeners = list_listeners(self.conn, lb_id=lb["id"]) if p["include_listeners"] else None
         else:
-            lbs = list_load_balancers(self.conn, project_id=p["project_id"], tags=p["tags"], name=p["name"])
+            query = server_side_query(self.filters)
+            lbs = list_load_balancers(self.conn, name=p["name"], **query)
             listeners = None
             if p["include_listeners"] and lbs:
-                wanted = set(x["id"] for x in lbs)
-                listeners = [x for x in list_listeners(self.conn, project_id=p["project_id"])
+                wanted = {x["id"] for x in lbs}
+                listeners = [x for x in list_listeners(self.conn, project_id=query["project_id"])
                              if parent_lb_id(x) in wanted]
-        lbs = [x for x in lbs if match_filters(x, project_id=p["project_id"], tags=p["tags"])
+        lbs = [x for x in lbs if lb_matches(x, self.filters)
                and (p["name"] is None or x.get("name") == p["name"])]
         return lbs, listeners
 
+    def find_listener_anywhere(self, name_or_id):
+        """A listener by ID, or by a name unique among every listener the credentials can see."""
+        found = [x for x in list_listeners(self.conn) if name_or_id in (x["id"], x.get("name"))]
+        return select_by_name_or_id(found, name_or_id, "listener", "in this cloud")
+
     def fetch(self, lbs, listeners):
         """Statistics by object ID, fetched with bounded concurrency; deleted objects are left out."""
-        lbapi = self.conn.load_balancer
-        jobs = [("load balancer", lb, lbapi.get_load_balancer_statistics) for lb in lbs]
-        lb_by_id = dict((lb["id"], lb) for lb in lbs)
-        jobs += [("listener", x, lbapi.get_listener_statistics) for x in listeners or []
-                 if parent_lb_id(x) in lb_by_id]
+        lb_by_id = {lb["id"]: lb for lb in lbs}
+        jobs = [("load balancer", lb) for lb in lbs]
+        jobs += [("listener", x) for x in listeners or [] if parent_lb_id(x) in lb_by_id]
+
+        def read(job, conn):
+            kind, obj = job
+            getter = (conn.load_balancer.get_load_balancer_statistics if kind == "load balancer"
+                      else conn.load_balancer.get_listener_statistics)
+            return to_plain(getter(obj["id"]))
+
         stats = {}
-        for job, result, exc in map_bounded(lambda j: to_plain(j[2](j[1]["id"])), jobs,
-                                            self.params["concurrency"]):
-            kind, obj = job[0], job[1]
+        for (kind, obj), result, exc in map_bounded(read, jobs, self.params["concurrency"],
+                                                    connect=self.connect, inline_conn=self.conn):
             if exc is None:
                 stats[obj["id"]] = result
             elif is_not_found(exc):
-                self.warn("Skipped %s: it was deleted while its statistics were read." % describe(obj, kind))
+                self.warn(f"Skipped {describe(obj, kind)}: it was deleted while its statistics were read.")
             else:
                 lb = obj if kind == "load balancer" else lb_by_id[parent_lb_id(obj)]
-                doing = "read the statistics of %s" % describe(obj, kind)
+                doing = f"read the statistics of {describe(obj, kind)}"
                 if kind == "listener":
-                    doing += " on %s" % describe(lb, "load balancer")
+                    doing += f" on {describe(lb, 'load balancer')}"
                 raise api_error(exc, doing)
         return stats
 
