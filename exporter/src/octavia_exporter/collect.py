@@ -54,10 +54,17 @@ def error_kind(exc):
     name = exc.__class__.__name__
     if "Unauthorized" in name or "AuthorizationFailure" in name or "MissingAuth" in name:
         return "auth"
-    if _sdk.is_connection_fault(exc):
+    # keystoneauth's version discovery swallows the refused connection and reports
+    # only "Unable to find a version discovery document": an endpoint that does not answer.
+    if name == "DiscoveryFailure":
         return "connection"
-    if "Timeout" in name:
-        return "timeout"
+    cause, depth = exc, 0
+    while cause is not None and depth < 10:
+        if "Timeout" in cause.__class__.__name__:
+            return "timeout"
+        if _sdk.is_connection_fault(cause):
+            return "connection"
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
     return "other"
 
 

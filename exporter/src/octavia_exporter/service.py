@@ -75,9 +75,13 @@ class Exporter:
                     state.duration = time.monotonic() - started
                     state.requests += state.source.requests.take()
                     state.errors[exc.kind] = state.errors.get(exc.kind, 0) + 1
-                if state.failure != str(exc):
+                # One line per outage, however many cycles it lasts and however its
+                # symptom changes (refused, then timing out while the API restarts).
+                if state.failure is None:
                     LOG.error("source %s failed (%s), its series keep their last values: %s",
                               state.source.name, exc.kind, exc)
+                elif state.failure != str(exc):
+                    LOG.debug("source %s still failing (%s): %s", state.source.name, exc.kind, exc)
                 state.failure = str(exc)
                 continue
             for key, message in snap["warnings"]:
