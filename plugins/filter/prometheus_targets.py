@@ -1,0 +1,74 @@
+# Copyright (c) octavia.monitoring contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""The octavia_prometheus role's targets: discovered and listed ones, merged, labelled, de-duplicated.
+
+Its documentation lives beside it in ``prometheus_targets.yml``.
+"""
+
+
+def _merge_labels(layers):
+    """Merge label dicts, later ones winning; drop empty values and write every value as a string.
+
+    An empty label is no label to Prometheus, and file_sd accepts only strings.
+    """
+    merged = {}
+    for layer in layers:
+        for key, value in sorted((layer or {}).items()):
+            if value is None or str(value) == "":
+                continue
+            merged[key] = str(value)
+    if "loadbalancer_id" in merged and "loadbalancer_name" not in merged:
+        # A load balancer without a name is shown by its ID, never with an empty name.
+        merged["loadbalancer_name"] = merged["loadbalancer_id"]
+    return merged
+
+
+def _entries(discovery, targets):
+    """(target, source labels) pairs: the listed targets first, then each source's findings."""
+    for target in targets or []:
+        yield target, {}
+    for result in (discovery or {}).get("results") or []:
+        source = result.get("item") or {}
+        for target in result.get("prometheus_listeners") or []:
+            yield target, source.get("labels") or {}
+
+
+def prometheus_targets(discovery, targets=None, target_labels=None):
+    """Combine discovery results and explicit targets into the items and the file_sd list.
+
+    :param discovery: the registered result of the role's looped
+        ``lb_prometheus_listener_info`` task (``{"results": [...]}``, each
+        result with its ``item``, the source); a skipped task or ``None``
+        stands for no discovery.
+    :param targets: explicit targets, in the module's item shape.
+    :param target_labels: labels for every target; the target's own labels
+        win over them, and a source's ``labels`` over both.
+    :returns: ``{"targets": [{scrape_target, labels, catalog?}], "file_sd":
+        [{targets: [scrape_target], labels}]}``, sorted by scrape target. A
+        target found twice (overlapping sources) is kept once, the first time,
+        keyed by its PROMETHEUS listener ID (or its scrape target without one).
+    """
+    seen = set()
+    items = []
+    for target, source_labels in _entries(discovery, targets):
+        labels = _merge_labels([target_labels, target.get("labels"), source_labels])
+        key = labels.get("listener_id") or target["scrape_target"]
+        if key in seen:
+            continue
+        seen.add(key)
+        item = {"scrape_target": target["scrape_target"], "labels": labels}
+        if target.get("catalog"):
+            item["catalog"] = target["catalog"]
+        items.append(item)
+    items.sort(key=lambda item: item["scrape_target"])
+    return {"targets": items,
+            "file_sd": [{"targets": [item["scrape_target"]], "labels": item["labels"]} for item in items]}
+
+
+class FilterModule:
+    """The octavia_prometheus role's target merge."""
+
+    def filters(self):
+        return {"prometheus_targets": prometheus_targets}
