@@ -74,7 +74,7 @@ def test_config_defaults_filled():
     ({"sources": [{"name": "a"}]}, "needs cloud"),
     ({"sources": [{"name": "a", "cloud": "c", "address": "public"}]}, "address must be one of vip"),
     ({"sources": [{"name": "a", "cloud": "c", "filters": {"colour": "x"}}]}, "Unknown load balancer filter"),
-    ({"sources": [{"name": "a", "cloud": "c", "labels": {"job": "x"}}]}, "labels may only set cloud"),
+    ({"sources": [{"name": "a", "cloud": "c", "labels": {"bad-name": "x"}}]}, "not a valid label name"),
     ({"sources": [{"name": "a", "cloud": "c"}, {"name": "a", "cloud": "d"}]}, "unique"),
     ({"sources": [{"name": "a", "cloud": "c"}], "interval": 0}, "interval must be an integer"),
     ({"sources": [{"name": "a", "cloud": "c"}], "password": "x"}, "Unknown configuration keys password"),
@@ -124,9 +124,9 @@ def test_info_series_carry_names_and_fall_back_to_ids():
 
 
 def test_statistics_use_the_textfile_names():
-    # By path: the filter plugin is not importable as a package without Ansible's loader.
+    # By path: plugin_utils is not importable as a package without Ansible's loader.
     spec = importlib.util.spec_from_file_location(
-        "stats_filter", pathlib.Path(__file__).parents[2] / "plugins" / "filter" / "stats.py")
+        "stats_render", pathlib.Path(__file__).parents[2] / "plugins" / "plugin_utils" / "_stats_render.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     METRICS = module.METRICS
@@ -183,6 +183,13 @@ def test_sd_address_choice(address, fips, target, problem):
     groups, problems = metrics.sd_groups([snapshot(floating_ips=fips)], lambda _s: address)
     assert [g["targets"][0] for g in groups] == ([target] if target else [])
     assert bool(problems) is problem
+
+
+def test_sd_source_labels_win_and_empty_ones_are_dropped():
+    groups, _ = metrics.sd_groups([snapshot(labels=dict(cloud="east", team="lb", region=""))],
+                                  lambda _s: "vip")
+    labels = groups[0]["labels"]
+    assert labels["cloud"] == "east" and labels["team"] == "lb" and labels["region"] == "r1"
 
 
 def test_sd_deduplicates_and_names_nameless():

@@ -110,14 +110,17 @@ class Source:
         self._conn = None
         self.requests = RequestCounter()
 
+    def open(self):
+        """A new connection to the source, its requests counted."""
+        conn = self._connect(dict(cloud=self.settings["cloud"], region_name=self.settings["region_name"],
+                                  api_timeout=self.api_timeout))
+        self.requests.attach(conn)
+        return conn
+
     def connection(self):
         """The source's connection, opened on first use (and again after a failure)."""
         if self._conn is None:
-            conn = self._connect(dict(cloud=self.settings["cloud"],
-                                      region_name=self.settings["region_name"],
-                                      api_timeout=self.api_timeout))
-            self.requests.attach(conn)
-            self._conn = conn
+            self._conn = self.open()
         return self._conn
 
     def reset(self):
@@ -143,7 +146,7 @@ class Source:
         """
         started = time.monotonic()
         try:
-            snapshot = read(self.connection(), self.settings, self.concurrency, self.labels)
+            snapshot = read(self.connection(), self.settings, self.concurrency, self.labels, self.open)
         except Exception as exc:
             self.reset()
             kind = error_kind(exc)
@@ -173,7 +176,7 @@ def _optional(what, call, warnings, key):
         raise
 
 
-def _status_tree(conn, lb_id):
+def _status_tree(lb_id, conn):
     """Members (with pool and load balancer IDs) from one load balancer's status tree."""
     from openstack import exceptions as sdk_exceptions
     response = conn.load_balancer.get(f"/lbaas/loadbalancers/{lb_id}/status")
@@ -192,7 +195,7 @@ def _status_tree(conn, lb_id):
     return members
 
 
-def _listener_stats(conn, listener_id):
+def _listener_stats(listener_id, conn):
     try:
         return stats_fields(_sdk.to_plain(conn.load_balancer.get_listener_statistics(listener_id)))
     except Exception as exc:
@@ -201,10 +204,15 @@ def _listener_stats(conn, listener_id):
         raise
 
 
-def _bounded(func, items, workers, doing):
-    """``{item id: result}`` of ``func(item)`` with bounded concurrency; the first fault raises."""
+def _bounded(func, items, workers, doing, conn, connect):
+    """``{item: result}`` of ``func(item, conn)`` with bounded concurrency; the first fault raises.
+
+    Each worker thread gets its own connection from ``connect`` (``_octavia.map_bounded``):
+    openstacksdk documents no thread safety for one connection.
+    """
     out = {}
-    for item, result, exc in _octavia.map_bounded(func, items, workers):
+    for item, result, exc in _octavia.map_bounded(func, items, workers, connect=connect,
+                                                  inline_conn=conn):
         if exc is not None:
             raise _sdk.api_error(exc, doing(item)) from None
         if result is not None:
@@ -212,11 +220,13 @@ def _bounded(func, items, workers, doing):
     return out
 
 
-def read(conn, settings, concurrency, labels):
+def read(conn, settings, concurrency, labels, connect):
     """Read one source's objects from the API.
 
     :param settings: the validated source (``config.SOURCE_DEFAULTS`` keys plus ``name``).
     :param labels: callable ``conn -> (cloud, region)``.
+    :param connect: zero-argument factory of further connections to the same source,
+        one per worker thread of the per-object reads.
     :returns: dict with ``source``, ``cloud``, ``region``, ``load_balancers`` (those
         that pass the filters), their ``listeners``, ``pools``, ``healthmonitors``,
         ``members`` (or ``None`` when not read), ``amphorae`` (``None`` when not
@@ -265,18 +275,19 @@ def read(conn, settings, concurrency, labels):
     members = None
     if settings["members"]:
         with_pools = sorted({parent_lb_id(p) for p in pools} - {None})
-        trees = _bounded(lambda lb_id: _status_tree(conn, lb_id), with_pools, concurrency,
-                         lambda lb_id: f"read the status tree of load balancer {lb_id}")
+        trees = _bounded(_status_tree, with_pools, concurrency,
+                         lambda lb_id: f"read the status tree of load balancer {lb_id}", conn, connect)
         members = [m for lb_id in with_pools for m in trees.get(lb_id, [])]
 
     stats = {}
     if settings["statistics"]:
-        stats = _bounded(lambda listener_id: _listener_stats(conn, listener_id),
-                         [x["id"] for x in listeners], concurrency,
-                         lambda listener_id: f"read the statistics of listener {listener_id}")
+        stats = _bounded(_listener_stats, [x["id"] for x in listeners], concurrency,
+                         lambda listener_id: f"read the statistics of listener {listener_id}",
+                         conn, connect)
 
     cloud, region = labels(conn)
-    return dict(source=settings["name"], cloud=cloud, region=region, load_balancers=lbs,
+    return dict(source=settings["name"], cloud=cloud, region=region, labels=settings["labels"],
+                load_balancers=lbs,
                 listeners=listeners, pools=pools, healthmonitors=hms, members=members,
                 amphorae=amphorae, quotas=quotas,
                 usage=usage_by_project(all_lbs, all_listeners, all_pools, all_hms),

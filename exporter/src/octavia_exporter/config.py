@@ -32,9 +32,9 @@ SOURCE_DEFAULTS = dict(
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# Labels the exporter sets itself on the series of a source; a source's `labels` may
-# override cloud and region (AWX names every injected cloud "devstack"), nothing else.
-OVERRIDABLE_LABELS = ("cloud", "region")
+# A source's labels go onto its HTTP SD targets (as the octavia_prometheus role's source
+# labels go onto its file_sd targets); cloud and region also name the source on every
+# series the exporter serves (AWX calls every injected cloud "devstack").
 
 
 class ConfigError(PlanError):
@@ -72,10 +72,11 @@ def _source(raw, index):
         raise ConfigError(f"{where}: region_name must be a string.")
     if not isinstance(src["labels"], dict):
         raise ConfigError(f"{where}: labels must be a mapping of label name to value.")
-    bad = sorted(k for k in src["labels"] if k not in OVERRIDABLE_LABELS)
+    bad = sorted(str(k) for k in src["labels"] if not isinstance(k, str) or not _LABEL.match(k)
+                 or k.startswith("__"))
     if bad:
-        raise ConfigError(f"{where}: labels may only set {' and '.join(OVERRIDABLE_LABELS)}, not "
-                          f"{', '.join(map(str, bad))}.")
+        raise ConfigError(f"{where}: labels: {', '.join(bad)} is not a valid label name "
+                          f"([a-zA-Z_][a-zA-Z0-9_]*, not starting with __).")
     src["labels"] = {k: str(v) for k, v in src["labels"].items() if v not in (None, "")}
     if src["address"] not in ADDRESS_CHOICES:
         raise ConfigError(f"{where}: address must be one of {', '.join(ADDRESS_CHOICES)}, "

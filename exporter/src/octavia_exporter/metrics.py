@@ -275,13 +275,29 @@ def cert_expiry_seconds(value):
     return parsed.timestamp()
 
 
+def merge_labels(layers):
+    """Merge label dicts, later ones winning, as the file_sd targets of octavia_prometheus do.
+
+    Empty values are dropped (an empty label is no label to Prometheus), every value is a
+    string, and a load balancer without a name is shown by its ID.
+    """
+    merged = {}
+    for layer in layers:
+        for key, value in sorted((layer or {}).items()):
+            if value is not None and str(value) != "":
+                merged[key] = str(value)
+    if "loadbalancer_id" in merged and "loadbalancer_name" not in merged:
+        merged["loadbalancer_name"] = merged["loadbalancer_id"]
+    return merged
+
+
 def sd_groups(snapshots, address_of):
     """The HTTP service discovery answer: one group per PROMETHEUS listener.
 
     Built by ``_targets.scrape_items``, the builder of the file_sd targets, so the
     address choice and the labels are the same. Labels with empty values are left out
-    (to Prometheus an empty label is no label); a listener seen by two sources is listed
-    once; groups are sorted by target.
+    (to Prometheus an empty label is no label), the source's ``labels`` win over the
+    target's; a listener seen by two sources is listed once; groups are sorted by target.
 
     :param address_of: callable ``source name -> address choice`` (vip, floating_ip, auto).
     :returns: ``(groups, problems)``; ``problems`` lists ``(source, message)`` for load
@@ -303,8 +319,7 @@ def sd_groups(snapshots, address_of):
                 if item["listener"]["id"] in seen:
                     continue
                 seen.add(item["listener"]["id"])
-                labels = {k: str(v) for k, v in item["labels"].items() if v not in (None, "")}
-                labels.setdefault("loadbalancer_name", labels["loadbalancer_id"])
+                labels = merge_labels([item["labels"], snap.get("labels")])
                 groups.append(dict(targets=[item["scrape_target"]], labels=labels))
     groups.sort(key=lambda g: (g["targets"][0], g["labels"]["listener_id"]))
     return groups, problems
