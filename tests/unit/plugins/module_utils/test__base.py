@@ -1,34 +1,21 @@
-"""_base without openstacksdk: argument spec, error sentences, converge, missing SDK."""
+"""_base: the argument spec and OctaviaModule's connection and failure handling, without openstacksdk.
+
+Migrated from the old test__base.py: the spec tests are kept; the error-reading tests moved
+to test__sdk.py with the code; ``converge`` is gone (the check-mode/real-run parity it
+tested is now Rollout's, see test__rollout.py).
+"""
 import importlib
 import json
 
 import pytest
-import requests
+from ansible.module_utils.testing import patch_module_args
 
-BASE = "ansible_collections.octavia.monitoring.plugins.module_utils._base"
+MU = "ansible_collections.octavia.monitoring.plugins.module_utils."
 
 
 @pytest.fixture
 def base(no_sdk):
-    return importlib.import_module(BASE)
-
-
-def http_error(status, body, content_type="application/json"):
-    """A real requests HTTPError carrying a real Response, as keystoneauth raises them."""
-    response = requests.Response()
-    response.status_code = status
-    response._content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    response.headers["Content-Type"] = content_type
-    return requests.HTTPError("HTTP %s" % status, response=response)
-
-
-class DetailedError(Exception):
-    """Shape of openstacksdk's HttpException: status_code and details, no response body."""
-
-    def __init__(self, status_code, details):
-        super(DetailedError, self).__init__("HttpException: %s" % status_code)
-        self.status_code = status_code
-        self.details = details
+    return importlib.import_module(MU + "_base")
 
 
 def test_auth_spec_uses_openstack_cloud_names(base):
@@ -44,99 +31,103 @@ def test_auth_spec_uses_openstack_cloud_names(base):
 def test_auth_spec_is_a_fresh_copy_and_extra_wins(base):
     spec = base.auth_argument_spec(timeout=dict(type="int", default=5), name=dict())
     spec["cloud"]["type"] = "changed"
-    assert base.AUTH_ARGUMENT_SPEC["cloud"]["type"] == "raw"
+    assert importlib.import_module(MU + "_auth").AUTH_ARGUMENT_SPEC["cloud"]["type"] == "raw"
     assert spec["timeout"]["default"] == 5 and "name" in spec
 
 
-def test_connect_without_sdk_says_what_to_install(base):
-    assert base.HAS_OPENSTACKSDK is False
-    with pytest.raises(base.OctaviaError, match="openstacksdk is required"):
-        base.connect({"cloud": "x"})
+class Conn:
+    def __init__(self, fail_close=False):
+        self.closed = False
+        self.fail_close = fail_close
+
+    def close(self):
+        self.closed = True
+        if self.fail_close:
+            raise OSError("already gone")
 
 
-def test_fault_text_prefers_octavia_faultstring(base):
-    exc = http_error(409, {"faultcode": "Client", "debuginfo": None,
-                           "faultstring": "Load Balancer 1 is immutable and cannot be updated."})
-    assert base.http_status(exc) == 409
-    assert base.fault_text(exc) == "Load Balancer 1 is immutable and cannot be updated"
-    assert base.is_conflict(exc) and not base.is_not_found(exc)
+def execute(base, monkeypatch, capsys, run, args=None, fail_close=False):
+    """Run an OctaviaModule whose run() is ``run``; return (result, connections opened)."""
+    opened = []
+
+    def connect(params):
+        opened.append(Conn(fail_close))
+        return opened[-1]
+
+    monkeypatch.setattr(base, "HAS_OPENSTACKSDK", True)
+    monkeypatch.setattr(base, "connect", connect)
+
+    class Module(base.OctaviaModule):
+        argument_spec = dict(name=dict(type="str"))
+
+    Module.run = run
+    with patch_module_args(args or {}):
+        with pytest.raises(SystemExit):
+            Module().execute()
+    return json.loads(capsys.readouterr().out), opened
 
 
-def test_fault_text_reads_nested_error_message(base):
-    exc = http_error(401, {"error": {"message": "The request you have made requires authentication.",
-                                     "code": 401}})
-    assert base.fault_text(exc) == "The request you have made requires authentication"
+def test_execute_returns_the_result_with_changed_false_by_default(base, monkeypatch, capsys):
+    result, opened = execute(base, monkeypatch, capsys, lambda self: {"thing": self.params["name"]},
+                             {"name": "x"})
+    assert result["changed"] is False and result["thing"] == "x" and opened == []
 
 
-def test_fault_text_falls_back_to_details_then_message(base):
-    assert base.fault_text(DetailedError(404, "Load Balancer x not found.\n")) == "Load Balancer x not found"
-    assert base.fault_text(ValueError("plain   failure.")) == "plain failure"
-    assert base.fault_text(http_error(500, "<html>oops</html>", "text/html")) == "HTTP 500"
+def test_execute_of_nothing(base, monkeypatch, capsys):
+    result, _opened = execute(base, monkeypatch, capsys, lambda self: None)
+    assert result["changed"] is False
 
 
-def test_http_status_absent(base):
-    assert base.http_status(ValueError("x")) is None
-    assert base.is_not_found(DetailedError(404, "gone"))
+def test_the_connection_opens_on_first_use_once_and_is_closed(base, monkeypatch, capsys):
+    def run(self):
+        first = self.conn
+        assert self.conn is first
+        extra = self.connect()            # a second one, for a worker thread
+        assert extra is not first
+        self.warn("careful")
+        return {"changed": True}
+
+    result, opened = execute(base, monkeypatch, capsys, run)
+    assert result["changed"] is True and "careful" in json.dumps(result["warnings"])
+    assert len(opened) == 2 and opened[0].closed
 
 
-def test_api_error_is_one_sentence_naming_object_and_fault(base):
-    exc = http_error(409, {"faultstring": "Another Listener on this Load Balancer is already using "
-                                          "protocol PROMETHEUS and protocol_port 8088"})
-    err = base.api_error(exc, "create listener 'prometheus' on load balancer 'web'")
-    assert str(err) == ("Could not create listener 'prometheus' on load balancer 'web': the API "
-                        "answered HTTP 409: Another Listener on this Load Balancer is already using "
-                        "protocol PROMETHEUS and protocol_port 8088.")
-    assert err.extra == {"status": 409}
+def test_an_octavia_error_fails_with_its_extra_keys_and_closes(base, monkeypatch, capsys):
+    errors = importlib.import_module(MU + "_errors")
+
+    def run(self):
+        self.conn
+        raise errors.OctaviaError("Load balancer 'x' was not found.", candidates=[1], status=None)
+
+    result, opened = execute(base, monkeypatch, capsys, run)
+    assert result["failed"] is True and result["msg"] == "Load balancer 'x' was not found."
+    assert result["candidates"] == [1] and "status" not in result
+    assert opened[0].closed
 
 
-def test_api_error_without_status(base):
-    err = base.api_error(ValueError("boom"), "list load balancers")
-    assert str(err) == "Could not list load balancers: boom."
+def test_an_unexpected_exception_is_still_one_sentence(base, monkeypatch, capsys):
+    def run(self):
+        self.conn
+        raise KeyError("boom")
+
+    result, opened = execute(base, monkeypatch, capsys, run, fail_close=True)
+    assert result["failed"] is True and result["msg"] == "Could not complete the task: 'boom'."
+    assert opened[0].closed
 
 
-def test_api_error_passes_own_errors_through(base):
-    own = base.OctaviaError("already clear", candidates=[1])
-    assert base.api_error(own, "x") is own
-    plan_error = importlib.import_module(
-        "ansible_collections.octavia.monitoring.plugins.module_utils._compare").PlanError("bad", a=1)
-    converted = base.api_error(plan_error, "x")
-    assert str(converted) == "bad" and converted.extra == {"a": 1}
+def test_run_must_be_implemented(base, monkeypatch, capsys):
+    result, _opened = execute(base, monkeypatch, capsys, base.OctaviaModule.run)
+    assert result["failed"] is True and result["msg"] == "Could not complete the task: NotImplementedError."
 
 
-def test_to_plain(base):
-    assert base.to_plain(None) is None
-    assert base.to_plain({"a": 1}) == {"a": 1}
+def test_without_openstacksdk_the_module_says_what_to_install(base, capsys):
+    class Module(base.OctaviaModule):
+        def run(self):
+            raise AssertionError("must not run")
 
-    class Resource(dict):
-        def to_dict(self, computed=True):
-            return {"id": "x", "location": {"cloud": "c"}} if computed else {"id": "x", "location": None}
-
-    assert base.to_plain(Resource(junk=1)) == {"id": "x"}
-
-
-class Recorder(object):
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, plan):
-        self.calls.append(plan["action"])
-        return {"listener": {"id": "new"}}
-
-
-def make_module(base, check_mode):
-    module = base.OctaviaModule.__new__(base.OctaviaModule)
-    module.check_mode = check_mode
-    return module
-
-
-@pytest.mark.parametrize("changed", [True, False])
-def test_converge_reports_same_in_check_and_real_mode(base, changed):
-    plan = {"action": "update" if changed else None, "changed": changed,
-            "diff": {"before": {"a": 1}, "after": {"a": 2 if changed else 1}}}
-    check, real = Recorder(), Recorder()
-    checked = make_module(base, True).converge(plan, check)
-    applied = make_module(base, False).converge(plan, real)
-    assert check.calls == []
-    assert real.calls == (["update"] if changed else [])
-    assert (checked["changed"], checked["diff"]) == (applied["changed"], applied["diff"]) == (changed, plan["diff"])
-    assert ("listener" in applied) is changed and "listener" not in checked
+    with patch_module_args({}):
+        with pytest.raises(SystemExit):
+            Module().execute()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Failed to import the required Python library (openstacksdk)")
