@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help system-packages venv collection lab-up lab-down lab-status lint sanity unit integration packaging molecule test demo demo-down build bench
+.PHONY: help system-packages venv collection lab-up lab-down lab-status lint sanity unit integration packaging molecule test demo demo-down build changelog ee ee-context bench
 
 help:
 	@echo "make demo        start the local Octavia lab and run the main job against it"
@@ -21,6 +21,8 @@ help:
 	@echo "make demo-down   stop the demo's Prometheus and backends, then the lab"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make lint | sanity | unit | integration | packaging | molecule | build | bench"
+	@echo "make changelog   record the release of galaxy.yml's version (fragments, new plugins) and CHANGELOG.rst"
+	@echo "make ee | ee-context   an execution environment (podman or docker) | its build context only"
 	@echo "make system-packages   install the Debian packages the lab and the tests need (as root)"
 
 # requirements.txt is what the collection needs at run time; tests/requirements.txt adds the
@@ -75,6 +77,19 @@ molecule: collection
 build: collection
 	mkdir -p .build/dist
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+
+# The release of galaxy.yml's version in changelogs/changelog.yaml and CHANGELOG.rst.
+changelog: collection
+	scripts/changelog.sh
+
+# An execution environment with this collection (execution-environment.yml). `ee` needs podman
+# or docker; `ee-context` stops at the build context, which needs neither.
+EE_TAG ?= octavia-monitoring-ee:$(shell sed -n 's/^version: *//p' galaxy.yml)
+ee: build
+	$(VENV)/bin/ansible-builder build -f execution-environment.yml -c .build/ee -t $(EE_TAG)
+
+ee-context: build
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c .build/ee
 
 test: system-packages collection
 	scripts/test.sh
