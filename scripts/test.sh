@@ -24,6 +24,7 @@ trap stop_lab EXIT
 stage sanity      make --no-print-directory sanity
 stage lint        make --no-print-directory lint
 stage unit        make --no-print-directory unit
+stage packaging   make --no-print-directory packaging
 stage lab-up      make --no-print-directory lab-up
 export OS_CLIENT_CONFIG_FILE="$PWD/.lab/clouds.yaml"
 stage integration make --no-print-directory integration
