@@ -55,14 +55,33 @@ def label_of(item):
     return str(item.get("requested"))
 
 
+def _failed_call_items(entry):
+    """Items for a fleet call that returned no ``results`` (the module itself failed).
+
+    Each load balancer the call was for gets the module's message, so that every host of the
+    call reports the failure, not only the host the call ran on. ``unconfirmed`` when the
+    module says it changed something before it failed, else ``failed``.
+    """
+    call = entry.get("item") if isinstance(entry.get("item"), dict) else {}
+    requested = call.get("load_balancers") or [call.get("label") or "the selected load balancers"]
+    msg = entry.get("msg") or "the fleet module returned no results"
+    outcome = "unconfirmed" if entry.get("changed") else "failed"
+    return [{"requested": name, "load_balancer": None, "changed": outcome == "unconfirmed", "failed": True,
+             "skipped": False, "action": None, "diff": {}, "listener": None, "scrape_target": None,
+             "msg": msg, "outcome": outcome} for name in requested]
+
+
 def rollout_items(value):
     """Return the per-load-balancer items of a rollout as one list.
 
     :param value: a list of fleet result items; or one fleet module result (a
         dict with ``results``); or the registered result of a fleet task run in
         a loop (a dict whose ``results`` are module results, each with its own
-        ``results``). A loop entry without ``results`` (a skipped loop item)
-        contributes nothing.
+        ``results``). A skipped loop entry contributes nothing; a loop entry
+        without ``results`` (the module itself failed, for example on an
+        option Octavia would refuse) contributes one failed item per load
+        balancer of its call (``item.load_balancers``), or one for the whole
+        call when it selected by filters.
     :returns: the items, in their order.
     :raises AnsibleFilterError: on any other shape.
     """
@@ -80,7 +99,10 @@ def rollout_items(value):
     for entry in value:
         if isinstance(entry, dict) and "requested" not in entry and "load_balancer" not in entry:
             # One loop iteration's module result.
-            items.extend(rollout_items(entry["results"]) if "results" in entry else [])
+            if "results" in entry:
+                items.extend(rollout_items(entry["results"]))
+            elif not entry.get("skipped"):
+                items.extend(_failed_call_items(entry))
         else:
             items.append(entry)
     return items

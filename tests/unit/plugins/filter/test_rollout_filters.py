@@ -67,6 +67,28 @@ def test_items_from_a_registered_loop():
     assert [i["requested"] for i in rollout_items(registered)] == ["id-a", "id-b", "id-c"]
 
 
+def test_a_failed_call_fails_each_of_its_load_balancers():
+    # failed_when: false on the task leaves `failed` false; the missing `results` says it.
+    registered = {"results": [
+        {"failed": False, "msg": "description must be at most 255 characters.", "changed": False,
+         "item": {"load_balancers": ["id-1", "id-2"], "label": "c: 2 load balancer(s)"}},
+        {"failed": True, "changed": True, "msg": "connection reset", "item": {"load_balancers": None,
+                                                                               "label": "c: selected by filters"}},
+        {"results": [item("ok")]},
+    ]}
+    items = rollout_items(registered)
+    assert [(i["requested"], outcome_of(i), i["msg"]) for i in items] == [
+        ("id-1", "failed", "description must be at most 255 characters."),
+        ("id-2", "failed", "description must be at most 255 characters."),
+        ("c: selected by filters", "unconfirmed", "connection reset"),
+        ("id-ok", "unchanged", "")]
+    report = rollout_outcomes(registered)
+    assert report["by_load_balancer"]["id-2"]["failed"] and report["overall"]["outcome"] == "unconfirmed"
+    assert rollout_summary(registered)[0] == (
+        "4 load balancer(s): 0 changed, 1 unchanged, 0 skipped, 2 failed, 1 unconfirmed")
+    assert rollout_summary(registered)[1] == "failed: id-1: description must be at most 255 characters."
+
+
 def test_items_from_one_module_result_or_a_list():
     assert len(rollout_items({"results": [item("a")], "summary": {}})) == 1
     assert len(rollout_items([item("a"), item("b")])) == 2
