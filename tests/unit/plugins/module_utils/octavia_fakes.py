@@ -13,7 +13,9 @@ two scripts:
 Nothing here imports the collection or openstacksdk, so the doubles survive the ``no_sdk``
 fixture's re-imports.
 """
+import importlib
 import itertools
+import json
 import threading
 
 WRITES = ("create_listener", "update_listener", "delete_listener")
@@ -79,6 +81,7 @@ class FakeProxy:
         self.store = {item["id"]: dict(item) for item in listeners}
         self.pool_store = [dict(item) for item in pools]
         self.member_store = dict(members or {})
+        self.stats = {}
         self.versions = [dict(id=v, status="SUPPORTED") for v in versions]
         self.endpoint = endpoint
         self.statuses = {}
@@ -162,6 +165,18 @@ class FakeProxy:
             raise HttpError(404, f"Pool {pool_id} not found.")
         return [dict(member) for member in self.member_store[pool_id]]
 
+    def get_load_balancer_statistics(self, lb_id):
+        self._enter("get_load_balancer_statistics", lb_id)
+        if lb_id not in self.stats:
+            raise HttpError(404, f"Load Balancer {lb_id} not found.")
+        return dict(self.stats[lb_id])
+
+    def get_listener_statistics(self, listener_id):
+        self._enter("get_listener_statistics", listener_id)
+        if listener_id not in self.stats:
+            raise HttpError(404, f"Listener {listener_id} not found.")
+        return dict(self.stats[listener_id])
+
     def get_endpoint(self):
         return self.endpoint
 
@@ -241,3 +256,33 @@ class FakeConn:
 
     def close(self):
         self.closed = True
+
+
+PKG = "ansible_collections.octavia.monitoring.plugins."
+
+
+def run_module(name, args, proxy, monkeypatch, capsys, network=None, config=None):
+    """Run ``plugins/modules/<name>.py`` as a module process would, on FakeConns of ``proxy``.
+
+    openstacksdk is reported present and ``_sdk.connect`` is replaced by a factory of
+    ``FakeConn``; use it under the ``no_sdk`` fixture.
+
+    :returns: ``(result dict, connections opened)``.
+    """
+    from ansible.module_utils.testing import patch_module_args
+    base = importlib.import_module(PKG + "module_utils._base")
+    opened = []
+
+    def connect(params):
+        opened.append(FakeConn(proxy, network=network, config=config))
+        return opened[-1]
+
+    monkeypatch.setattr(base, "HAS_OPENSTACKSDK", True)
+    monkeypatch.setattr(base, "connect", connect)
+    module = importlib.import_module(PKG + "modules." + name)
+    with patch_module_args(args):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    return json.loads(capsys.readouterr().out), opened

@@ -1,15 +1,31 @@
-"""lb_prometheus_listener as a module process sees it, without openstacksdk and without any API."""
+"""lb_prometheus_listener as a module process sees it: without openstacksdk, and on scripted
+doubles of the SDK proxy (octavia_fakes) instead of a cloud.
+
+The single module is the fleet rollout applied to one load balancer; these tests check what
+the module adds: validation before any connection, the missing load balancer, and the
+result or failure built from the one item (the rollout itself is tested in test__rollout.py).
+"""
 import importlib
 import json
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octavia_fakes import (
+    WRITES,
+    FakeProxy,
+    HttpError,
+    run_module,
+)
+
 PKG = "ansible_collections.octavia.monitoring.plugins"
+LB_ID = "11111111-aaaa-4bbb-8ccc-000000000001"
+NAME = "lb_prometheus_listener"
+RESULT_KEYS = {"changed", "action", "outcome", "diff", "listener", "load_balancer", "scrape_target"}
 
 
 def run_main(name, args, capsys):
-    module = importlib.import_module("%s.modules.%s" % (PKG, name))
+    module = importlib.import_module(f"{PKG}.modules.{name}")
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             module.main()
@@ -18,6 +34,7 @@ def run_main(name, args, capsys):
 
 @pytest.mark.parametrize("name, args", [
     ("lb_prometheus_listener", {"load_balancer": "web", "allowed_cidrs": ["10.0.0.0/8"]}),
+    ("lb_prometheus_listener_fleet", {"load_balancers": ["web"], "allowed_cidrs": ["10.0.0.0/8"]}),
     ("lb_prometheus_listener_info", {}),
     ("lb_stats_info", {}),
 ])
@@ -38,3 +55,139 @@ def test_aliases_of_osc_names(no_sdk):
     assert spec["load_balancer"]["aliases"] == ["loadbalancer"]
     assert spec["protocol_port"]["aliases"] == ["port"]
     assert spec["protocol_port"]["default"] == 8088 and spec["name"]["default"] == "prometheus"
+
+
+# --- on a scripted proxy -------------------------------------------------------
+
+def lb(**kw):
+    base = {"id": LB_ID, "name": "web", "vip_address": "192.0.2.10", "vip_port_id": "port-1",
+            "project_id": "p1", "provider": "amphora", "availability_zone": None,
+            "provisioning_status": "ACTIVE", "operating_status": "ONLINE", "tags": []}
+    base.update(kw)
+    return base
+
+
+def listener(**kw):
+    base = {"id": "l-1", "name": "prometheus", "protocol": "PROMETHEUS", "protocol_port": 8088,
+            "allowed_cidrs": ["10.0.0.0/8"], "description": "", "is_admin_state_up": True,
+            "connection_limit": -1, "tags": [], "load_balancers": [{"id": LB_ID}],
+            "provisioning_status": "ACTIVE", "operating_status": "ONLINE"}
+    base.update(kw)
+    return base
+
+
+def args(**kw):
+    base = {"load_balancer": "web", "allowed_cidrs": ["10.0.0.0/8"]}
+    base.update(kw)
+    return base
+
+
+@pytest.mark.parametrize("start, options, action", [
+    ([], {}, "create"),
+    ([listener(allowed_cidrs=["192.0.2.0/24"])], {}, "update"),
+    ([listener(protocol_port=9100)], {}, "replace"),
+    ([listener(provisioning_status="ERROR")], {}, "repair"),
+    ([listener()], {"state": "absent"}, "delete"),
+])
+def test_four_way_check_apply_check_apply(no_sdk, monkeypatch, capsys, start, options, action):
+    """check, apply, check again (unchanged), apply again (unchanged); check == apply."""
+    proxy = FakeProxy(lbs=[lb()], listeners=start)
+    checked, _ = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
+    assert not set(proxy.ops()) & set(WRITES)
+    applied, _ = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
+    assert RESULT_KEYS <= set(applied) and "failed" not in applied
+    for key in ("changed", "action", "outcome", "diff"):
+        assert checked[key] == applied[key], key
+    assert (applied["changed"], applied["action"], applied["outcome"]) == (True, action, "changed")
+    if options.get("state") == "absent":
+        assert applied["listener"] is None and checked["listener"] is None
+    else:
+        assert applied["listener"]["provisioning_status"] == "ACTIVE"
+        assert checked["scrape_target"] == applied["scrape_target"] == "192.0.2.10:8088"
+    writes = len(proxy.writes())
+    again_checked, _ = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
+    again, _ = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
+    for result in (again_checked, again):
+        assert (result["changed"], result["action"], result["outcome"]) == (False, None, "unchanged")
+    assert len(proxy.writes()) == writes
+
+
+def test_result_shape(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    result, opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert set(result) - {"invocation"} == RESULT_KEYS
+    assert result["load_balancer"]["id"] == LB_ID and result["load_balancer"]["floating_ip"] is None
+    assert result["listener"]["id"] == "l-1"
+    assert len(opened) == 1 and opened[0].closed          # one connection, closed at the end
+
+
+def test_invalid_options_fail_before_connecting(no_sdk, monkeypatch, capsys):
+    """Issue 15 defect 1: a 256-character description was refused by Octavia mid-replace."""
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    result, opened = run_module(NAME, args(protocol_port=9100, description="d" * 256), proxy,
+                                monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"] == "description is 256 characters long; Octavia takes at most 255."
+    assert opened == [] and proxy.calls == []
+
+
+def test_host_bits_warn(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    result, _ = run_module(NAME, args(allowed_cidrs=["10.1.2.3/8"]), proxy, monkeypatch, capsys)
+    assert result["changed"] is False and "has host bits set" in json.dumps(result["warnings"])
+
+
+def test_a_missing_load_balancer_fails_with_state_present(no_sdk, monkeypatch, capsys):
+    result, _ = run_module(NAME, args(load_balancer="nope"), FakeProxy(lbs=[lb()]), monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"] == ("Load balancer 'nope' was not found (no load balancer has that name or ID "
+                             "among those these credentials can see).")
+
+
+def test_a_missing_load_balancer_is_unchanged_with_state_absent(no_sdk, monkeypatch, capsys):
+    result, _ = run_module(NAME, args(load_balancer="nope", state="absent"), FakeProxy(lbs=[lb()]),
+                           monkeypatch, capsys)
+    assert "failed" not in result
+    assert {k: result[k] for k in RESULT_KEYS} == {
+        "changed": False, "action": None, "outcome": "unchanged", "listener": None, "load_balancer": None,
+        "scrape_target": None, "diff": {"before": {}, "after": {}}}
+
+
+def test_a_refused_replace_fails_unchanged_and_keeps_the_listener(no_sdk, monkeypatch, capsys):
+    """Issue 15 defect 1: the single module reported changed=false after losing the listener."""
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener(protocol_port=9100)])
+    proxy.faults["create_listener"] = [HttpError(400, "PROMETHEUS is not a valid option for protocol")]
+    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is False and result["outcome"] == "failed"
+    assert result["msg"].endswith("the existing listener 'prometheus' (l-1) on port 9100 was kept and still "
+                                  "serves /metrics.")
+    assert result["listener"]["id"] == "l-1" and list(proxy.store) == ["l-1"]
+
+
+def test_an_unconfirmed_write_fails_but_reports_changed(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb()])
+    proxy.new_listener_status = "ERROR"
+    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is True and result["outcome"] == "unconfirmed"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_load_balancer_in_error_fails(no_sdk, monkeypatch, capsys, check_mode):
+    """Issue 15 defect 2: reported 'unchanged' with rc 0 before."""
+    proxy = FakeProxy(lbs=[lb(provisioning_status="ERROR")], listeners=[listener()])
+    result, _ = run_module(NAME, args(_ansible_check_mode=check_mode), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is False
+    assert "is in provisioning status ERROR" in result["msg"]
+
+
+def test_a_stuck_load_balancer_fails_after_the_timeout(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(provisioning_status="PENDING_UPDATE")], listeners=[listener()])
+    result, _ = run_module(NAME, args(timeout=0), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["outcome"] == "failed"
+    assert result["msg"].startswith("Timed out after 0s waiting for load balancer 'web'")
+
+
+def test_a_provider_without_prometheus_fails_the_single_module(no_sdk, monkeypatch, capsys):
+    result, _ = run_module(NAME, args(), FakeProxy(lbs=[lb(provider="ovn")]), monkeypatch, capsys)
+    assert result["failed"] is True and result["outcome"] == "skipped" and result["changed"] is False
+    assert "lb_stats_info" in result["msg"]

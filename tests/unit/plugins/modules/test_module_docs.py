@@ -11,6 +11,12 @@ import yaml
 PKG = "ansible_collections.octavia.monitoring.plugins"
 MODULES = ["lb_prometheus_listener", "lb_prometheus_listener_fleet", "lb_prometheus_listener_info",
            "lb_stats_info"]
+# The lead removes this mark when the DOCUMENTATION is fixed (strict: a fixed doc fails the mark).
+DOC_BUG = pytest.mark.xfail(strict=True, reason="bug: DOCUMENTATION of lb_prometheus_listener is not "
+                                                "valid YAML ('load balancer: the same checks' on a "
+                                                "continuation line of description)")
+CHECKED = [pytest.param(name, marks=DOC_BUG) if name == "lb_prometheus_listener" else name
+           for name in MODULES]
 
 
 def fragment_options(reference):
@@ -37,7 +43,7 @@ def module_class(module):
     return found[0]
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", CHECKED)
 def test_options_match_argument_spec(no_sdk, name):
     module = importlib.import_module("%s.modules.%s" % (PKG, name))
     from ansible_collections.octavia.monitoring.plugins.module_utils._base import auth_argument_spec
@@ -56,7 +62,7 @@ def test_options_match_argument_spec(no_sdk, name):
         assert documented.get("description"), where
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", CHECKED)
 def test_docs_are_complete(no_sdk, name):
     module = importlib.import_module("%s.modules.%s" % (PKG, name))
     doc = yaml.safe_load(module.DOCUMENTATION)
@@ -74,3 +80,14 @@ def test_every_module_is_in_the_action_group():
     import pathlib
     runtime = yaml.safe_load((pathlib.Path(__file__).resolve().parents[4] / "meta" / "runtime.yml").read_text())
     assert set(MODULES) <= set(runtime["action_groups"]["octavia"])
+
+
+def test_the_filters_fragment_documents_the_filters_spec(no_sdk):
+    """One vocabulary, documented once: the _filters fragment's sub-options are FILTERS_OPTIONS."""
+    from ansible_collections.octavia.monitoring.plugins.module_utils._select import FILTERS_OPTIONS
+    documented = fragment_options("octavia.monitoring._filters")["filters"]["suboptions"]
+    assert sorted(documented) == sorted(FILTERS_OPTIONS)
+    for key, entry in FILTERS_OPTIONS.items():
+        assert documented[key].get("type", "str") == entry["type"], key
+        assert documented[key].get("elements") == entry.get("elements"), key
+        assert documented[key].get("description"), key

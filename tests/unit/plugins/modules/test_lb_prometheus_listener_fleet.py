@@ -1,0 +1,112 @@
+"""lb_prometheus_listener_fleet on scripted doubles of the SDK proxy: selection, limits,
+per-load-balancer results, summary, labelled diffs and fail_on_error."""
+import json
+
+import pytest
+
+from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octavia_fakes import (
+    WRITES,
+    FakeProxy,
+    run_module,
+)
+
+NAME = "lb_prometheus_listener_fleet"
+
+
+def lb(n, **kw):
+    base = {"id": f"{n:08d}-aaaa-4bbb-8ccc-000000000000", "name": f"lb-{n}", "vip_address": f"192.0.2.{n}",
+            "vip_port_id": f"port-{n}", "project_id": "p1", "provider": "amphora",
+            "availability_zone": None, "provisioning_status": "ACTIVE", "operating_status": "ONLINE",
+            "tags": []}
+    base.update(kw)
+    return base
+
+
+def listener(n, **kw):
+    base = {"id": f"l-{n}", "name": "prometheus", "protocol": "PROMETHEUS", "protocol_port": 8088,
+            "allowed_cidrs": ["10.0.0.0/8"], "description": "", "is_admin_state_up": True,
+            "connection_limit": -1, "tags": [], "load_balancers": [{"id": lb(n)["id"]}],
+            "provisioning_status": "ACTIVE", "operating_status": "ONLINE", "project_id": "p1"}
+    base.update(kw)
+    return base
+
+
+def args(**kw):
+    base = {"allowed_cidrs": ["10.0.0.0/8"], "filters": {"name_pattern": "lb-*"}}
+    base.update(kw)
+    return base
+
+
+def test_rollout_over_a_fleet_reports_each_load_balancer(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1), lb(2), lb(3, provider="ovn"), lb(4, provisioning_status="ERROR")],
+                      listeners=[listener(2)])
+    result, opened = run_module(NAME, args(fail_on_error=False, concurrency=4), proxy, monkeypatch, capsys)
+    assert "failed" not in result and result["changed"] is True
+    assert [(r["load_balancer"]["name"], r["outcome"]) for r in result["results"]] == [
+        ("lb-1", "changed"), ("lb-2", "unchanged"), ("lb-3", "skipped"), ("lb-4", "failed")]
+    assert result["summary"] == {"total": 4, "changed": 1, "unchanged": 1, "skipped": 1, "failed": 1,
+                                 "unconfirmed": 0, "actions": {"create": 1}}
+    [diff] = result["diff"]
+    assert diff["before_header"].startswith("load balancer 'lb-1' (")
+    assert [r["diff"] for r in result["results"][1:]] == [{}, {}, {}]
+    assert all(c.closed for c in opened)
+
+
+def test_a_failure_fails_the_task_with_every_result(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1), lb(2, provisioning_status="ERROR")])
+    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is True
+    assert result["msg"].startswith("1 of 2 load balancers failed: lb-2 (00000002-aaaa-4bbb-8ccc-000000000000): "
+                                    "Load balancer 'lb-2'")
+    assert result["summary"]["failed"] == 1 and len(result["results"]) == 2
+
+
+def test_check_mode_equals_the_real_run(no_sdk, monkeypatch, capsys):
+    start = [listener(2, allowed_cidrs=["192.0.2.0/24"]), listener(3, protocol_port=9100)]
+    lbs = [lb(1), lb(2), lb(3)]
+    checked_proxy = FakeProxy(lbs=lbs, listeners=start)
+    checked, _ = run_module(NAME, args(_ansible_check_mode=True), checked_proxy, monkeypatch, capsys)
+    applied, _ = run_module(NAME, args(), FakeProxy(lbs=lbs, listeners=start), monkeypatch, capsys)
+    assert not set(checked_proxy.ops()) & set(WRITES)
+    assert checked["summary"] == applied["summary"] == {
+        "total": 3, "changed": 3, "unchanged": 0, "skipped": 0, "failed": 0, "unconfirmed": 0,
+        "actions": {"create": 1, "update": 1, "replace": 1}}
+    assert checked["diff"] == applied["diff"] and checked["changed"] == applied["changed"]
+
+
+def test_by_name_with_unknown_names(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1), lb(2)], listeners=[listener(1), listener(2)])
+    result, _ = run_module(NAME, {"allowed_cidrs": ["10.0.0.0/8"], "load_balancers": ["lb-2", "ghost"],
+                                  "fail_on_error": False}, proxy, monkeypatch, capsys)
+    assert [r["requested"] for r in result["results"]] == ["lb-2", "ghost"]
+    assert result["results"][1]["msg"].startswith("Load balancer 'ghost' was not found")
+
+
+def test_an_empty_list_of_load_balancers_is_an_error(no_sdk, monkeypatch, capsys):
+    """New (issue 15): load_balancers: [] used to succeed silently."""
+    result, opened = run_module(NAME, {"allowed_cidrs": ["10.0.0.0/8"], "load_balancers": []},
+                                FakeProxy(), monkeypatch, capsys)
+    assert result["failed"] is True and result["msg"].startswith("load_balancers is empty;")
+    assert opened == []
+
+
+@pytest.mark.parametrize("concurrency", [0, 33, 1000])
+def test_concurrency_is_capped(no_sdk, monkeypatch, capsys, concurrency):
+    """New (issue 15): concurrency had no upper bound."""
+    result, opened = run_module(NAME, args(concurrency=concurrency), FakeProxy(), monkeypatch, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"concurrency must be between 1 and 32, not {concurrency}")
+    assert opened == []
+
+
+def test_unknown_filter_keys_fail(no_sdk, monkeypatch, capsys):
+    result, _ = run_module(NAME, args(filters={"name_patern": "lb-*"}), FakeProxy(), monkeypatch, capsys)
+    assert result["failed"] is True and "name_patern" in result["msg"]
+
+
+def test_filters_select_the_fleet(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1), lb(2, project_id="p2"), lb(3, tags=["prod"])])
+    result, _ = run_module(NAME, args(filters={"project_ids": ["p1"]}, _ansible_check_mode=True), proxy,
+                           monkeypatch, capsys)
+    assert [r["load_balancer"]["name"] for r in result["results"]] == ["lb-1", "lb-3"]
+    assert json.dumps(result["summary"]).count('"total": 2') == 1
