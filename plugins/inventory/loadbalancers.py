@@ -47,6 +47,14 @@ extends_documentation_fragment:
   - inventory_cache
 requirements:
   - openstacksdk >= 4.22
+seealso:
+  - module: octavia.monitoring.lb_prometheus_listener_fleet
+    description: Gives the load balancers of this inventory their PROMETHEUS listener in one task.
+  - module: octavia.monitoring.lb_prometheus_listener_info
+    description: The same scrape targets, read by a task instead of an inventory source.
+  - plugin: ansible.builtin.constructed
+    plugin_type: inventory
+    description: How O(compose), O(groups) and O(keyed_groups) build variables and groups.
 options:
   plugin:
     description: Marks the file as a configuration of this plugin.
