@@ -239,11 +239,11 @@ def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True)
     lb = find_load_balancer(conn, name_or_id, ignore_missing=ignore_missing)
     if lb is None:
         return None
+    listeners = {lb["id"]: list_listeners(conn, lb["id"])}
     fips = {}
     if floating_ip and lb.get("vip_port_id"):
         fips = floating_ips_by_port(conn, lb["vip_port_id"])[0]
-    return dict(load_balancers=[lb], listeners={lb["id"]: list_listeners(conn, lb["id"])},
-                floating_ips=fips)
+    return dict(load_balancers=[lb], listeners=listeners, floating_ips=fips)
 
 
 # ---------------------------------------------------------------------------

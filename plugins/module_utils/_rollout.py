@@ -279,32 +279,32 @@ class Rollout:
     def apply(self, item, state, conn, deadline):
         """Carry out the plan's steps in order (never in check mode)."""
         lb, lbapi = state["lb"], conn.load_balancer
-        listener = None
+        listener, confirmed = None, False
         for step in state["plan"]["steps"]:
             state["step"] = step
             if step["op"] == "create":
-                listener = self.create(conn, lb, step["body"], deadline, state)
-            elif step["op"] == "update":
+                lb, listener = self.create(conn, lb, step["body"], deadline, state)
+                confirmed = True
+                continue
+            if step["op"] == "update":
                 listener = to_plain(write(
                     conn, lb, f"update {describe(state['current'], 'listener')}",
                     lambda step=step: lbapi.update_listener(step["id"], **step["delta"]),
                     deadline, sleep=self.sleep))
-                state["writes"] += 1
             else:
                 write(conn, lb, f"delete listener {step['id']}",
                       lambda step=step: lbapi.delete_listener(step["id"], ignore_missing=True),
                       deadline, sleep=self.sleep)
-                state["writes"] += 1
-            lb = dict(lb, provisioning_status="PENDING_UPDATE")
+            state["writes"] += 1
+            lb, confirmed = dict(lb, provisioning_status="PENDING_UPDATE"), False
         state.pop("step", None)
-        if not self.params["wait"]:
-            item["listener"] = listener
-        else:
+        if self.params["wait"] and not confirmed:
             lb, listener = wait_lb_idle(conn, lb, deadline, sleep=self.sleep,
                                         listener_id=listener["id"] if listener else None)
+        if self.params["wait"]:
             item["load_balancer"] = lb_summary(lb, item["load_balancer"].get("floating_ip"))
-            item["listener"] = listener
-        item["scrape_target"] = self.target(item, item["listener"])
+        item["listener"] = listener
+        item["scrape_target"] = self.target(item, listener)
 
     def create(self, conn, lb, body, deadline, state):
         """Create the listener and wait until it is ACTIVE, whatever ``wait`` says.
@@ -312,6 +312,8 @@ class Rollout:
         The old listener of a replacement is deleted only after this returns.
         A create whose answer was lost is found again by name and port
         instead of being sent twice.
+
+        :returns: ``(load balancer, listener)``, both re-read and ACTIVE.
         """
         name, port = body["name"], body["protocol_port"]
 
@@ -329,7 +331,7 @@ class Rollout:
             deadline, translate=listener_fault_translator(lb), recover=recover, sleep=self.sleep))
         state["writes"] += 1
         busy = dict(lb, provisioning_status="PENDING_UPDATE")
-        return wait_lb_idle(conn, busy, deadline, listener_id=listener["id"], sleep=self.sleep)[1]
+        return wait_lb_idle(conn, busy, deadline, listener_id=listener["id"], sleep=self.sleep)
 
     # -- 4. failures ------------------------------------------------------------------
 
@@ -353,6 +355,7 @@ class Rollout:
             msg = (f"{msg.rstrip('.')}; the existing {describe(current, 'listener')} on port "
                    f"{current.get('protocol_port')} was kept and still serves /metrics.")
         item.update(failed=True, msg=msg, changed=wrote,
-                    outcome="unconfirmed" if wrote else "failed")
+                    outcome="unconfirmed" if wrote else "failed",
+                    **{k: v for k, v in extra.items() if k not in ("listener", "kind") and v is not None})
         if not wrote:
             item.update(diff={}, listener=current, scrape_target=self.target(item, current))

@@ -33,6 +33,11 @@ try:
 except ImportError:
     ksa_exc = None
 
+try:
+    from requests import exceptions as requests_exc
+except ImportError:
+    requests_exc = None
+
 from ansible_collections.octavia.monitoring.plugins.module_utils._auth import AUTH_OPTIONS
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError, PlanError
 
@@ -171,13 +176,20 @@ def is_not_found(exc):
 
 
 def is_connection_fault(exc):
-    """True when the request never got an HTTP answer (refused, reset, broken pipe)."""
-    if isinstance(exc, OctaviaError):
+    """True when the request never got an HTTP answer (refused, reset, broken pipe).
+
+    openstacksdk's HTTP errors derive from requests' exceptions, and so from
+    ``OSError``: an exception that carries an HTTP status had an answer.
+    """
+    if isinstance(exc, OctaviaError) or http_status(exc) is not None:
         return False
-    if ksa_exc is not None and isinstance(exc, ksa_exc.ConnectionError) \
-            and not isinstance(exc, ksa_exc.ConnectTimeout):
+    if ksa_exc is not None and isinstance(exc, ksa_exc.ConnectTimeout):
+        return False
+    if ksa_exc is not None and isinstance(exc, ksa_exc.ConnectionError):
         return True
-    return isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, TimeoutError)
+    if requests_exc is not None and isinstance(exc, requests_exc.ConnectionError):
+        return True
+    return isinstance(exc, ConnectionError)
 
 
 def is_transient(exc):

@@ -168,7 +168,12 @@ def test_provider_without_prometheus_points_to_stats(lab, lb_factory, conn):
         assert result.get("failed") is True
         assert result["msg"] == ("Load balancer '%s' uses the provider 'ovn', which does not support "
                                  "PROMETHEUS listeners; use octavia.monitoring.lb_stats_info to read its "
-                                 "statistics through the Octavia API instead." % lb.name)
+                                 "statistics through the Octavia API instead; its statistics can still "
+                                 "reach Prometheus through the stats playbook's exposition: "
+                                 "ansible-playbook octavia.monitoring.stats -e "
+                                 "octavia_stats_exposition_path=<node_exporter textfile directory>/"
+                                 "octavia_api_stats.prom." % lb.name)
+        assert result["outcome"] == "skipped"
         assert listeners_of(conn, lb.id) == []
     finally:
         set_provider(lab, lb.id, "amphora")
@@ -343,9 +348,12 @@ def test_stuck_load_balancer_times_out(lab, lb_factory, conn):
     try:
         result = module(lab, dict(load_balancer=lb.name, allowed_cidrs=["10.0.0.0/8"], timeout=3))
         assert result.get("failed") is True
+        # A stuck load balancer is a failure, never "unchanged", and the message says why.
         assert result["msg"] == ("Timed out after 3s waiting for load balancer '%s' (%s) to become "
-                                 "ACTIVE; it is still PENDING_UPDATE. Raise timeout, or look at the "
-                                 "Octavia worker." % (lb.name, lb.id))
+                                 "ACTIVE; it is still PENDING_UPDATE. If it stays there, the Octavia "
+                                 "worker that held it may have died: look at the worker, then raise "
+                                 "timeout or repair the object." % (lb.name, lb.id))
+        assert result["outcome"] == "failed" and result["changed"] is False
         assert listeners_of(conn, lb.id) == []
     finally:
         set_column(lab, lb.id, "provisioning_status", "ACTIVE")
@@ -356,7 +364,7 @@ def test_write_retries_while_the_load_balancer_is_immutable(lab, lb_factory, con
     ansible_env()
     if str(COLLECTIONS) not in sys.path:
         sys.path.insert(0, str(COLLECTIONS))
-    from ansible_collections.octavia.monitoring.plugins.module_utils._base import http_status, to_plain
+    from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import http_status, to_plain
     from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import Deadline, write
 
     lb = lb_factory.create()
@@ -461,7 +469,7 @@ def test_info_empty_results_never_fail(lab):
     missing = module(lab, dict(load_balancer=prefix() + "-none"), name=INFO)
     assert missing.get("failed") is not True
     assert missing["prometheus_listeners"] == [] and missing["load_balancers_without_listener"] == []
-    filtered = module(lab, dict(project_id=prefix()), name=INFO)
+    filtered = module(lab, dict(filters=dict(project_ids=[prefix()])), name=INFO)
     assert filtered["prometheus_listeners"] == [] and filtered["load_balancers_without_listener"] == []
 
 
@@ -471,7 +479,7 @@ def test_info_lists_with_one_listing(lab, lb_factory):
     for lb in lbs[:2]:
         module(lab, dict(load_balancer=lb.id, name=name, allowed_cidrs=["10.0.0.0/8"]))
     marker = lab.api_request_marker()
-    result = module(lab, dict(project_id=lbs[0].project_id), name=INFO)
+    result = module(lab, dict(filters=dict(project_ids=[lbs[0].project_id])), name=INFO)
     requests = [r for r in lab.api_requests_since(marker) if lbs[0].project_id in r["path"]]
     assert sorted(x["load_balancer"]["id"] for x in result["prometheus_listeners"]) == \
         sorted(lb.id for lb in lbs[:2])
