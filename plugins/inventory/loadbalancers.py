@@ -73,8 +73,8 @@ options:
       - When empty, the one cloud that E(OS_CLOUD), the C(OS_*) variables or the C(clouds.yaml)
         named by E(OS_CLIENT_CONFIG_FILE) describe is read.
       - An unknown key or a value of the wrong type in an entry fails the inventory with a sentence
-        that names it, as does an unknown top-level option of the file: a misspelt filter must
-        never select the whole cloud.
+        that names it, as does an unknown top-level option of the file, so that a misspelt filter
+        never selects the whole cloud.
     type: list
     elements: raw
     default: []
