@@ -13,7 +13,7 @@ description:
   - The listener is identified inside its load balancer by protocol C(PROMETHEUS) plus O(name).
   - Options the task does not set are left as they are on an existing listener.
   - This module is M(octavia.monitoring.lb_prometheus_listener_fleet) applied to one load
-    balancer: the same checks, plan, writes and result items, through one code path.
+    balancer, with the same checks, plan, writes and result items, through one code path.
 author:
   - octavia.monitoring contributors (@octavia-monitoring)
 extends_documentation_fragment:
