@@ -2,7 +2,11 @@
 
     lab           session: the running lab (started here if it is down); connect(), env,
                   seed_listener_stats(), api_request_marker()/api_requests_since(),
-                  amphora_stop()/amphora_start(), api_url, clouds_yaml, conf
+                  amphora_stop()/amphora_start(), api_url, clouds_yaml, conf;
+                  faults: stop_component(), kill_component(), start_component(),
+                  pause_component(), resume_component(), component_down() (a context
+                  manager that always restores), wait_healthy(); the database:
+                  db_execute(sql, params), db_query(sql, params)
     lb_factory    function: creates load balancers (project "lab-project", a free VIP in
                   OCTAVIA_LAB_VIP_NET, default 127.1.0.0/16) and deletes them, cascade,
                   when the test ends

@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 
-from lab import procs
+from lab import apiload, procs
 from lab.factory import VIP_RANGE
 from lab.settings import REPO
 
@@ -363,3 +363,120 @@ def test_a_service_that_dies_is_named_with_its_last_log_lines(scratch_dir):
     first, *rest = result.stderr.strip().splitlines()
     assert first.startswith("labctl up: epmd exited during start-up")
     assert "epmd line 30" in rest and "epmd line 11" in rest and "epmd line 10" not in rest
+
+
+# The API as a cloud serves it (issue 10) ------------------------------------------------------
+def _component_row(name):
+    rows = json.loads(run(LABCTL + ["status", "--json"], check=False).stdout)["components"]
+    return next(row for row in rows if row["name"] == name)
+
+
+def test_api_runs_under_several_gunicorn_workers_with_a_real_listen_queue(lab):
+    record = procs.Record.load(lab.s.run_dir / "octavia-api.json")
+    members = record.members()
+    assert len(members) >= 3, f"a gunicorn master and several workers, not {members}"
+    assert all("gunicorn" in procs.cmdline(pid) for pid in members)
+    listening = subprocess.run(["ss", "-ltnH", f"sport = :{lab.s.ports['api'].value}"],
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert listening[0] == "LISTEN" and int(listening[2]) >= 1024, listening
+
+
+def test_64_parallel_openstacksdk_clients_get_no_error_and_every_get_is_counted(lab):
+    marker = lab.api_request_marker()
+    result = apiload.parallel_gets(lab, clients=64, total=1280)
+    assert result["errors"] == [], sorted(set(result["errors"]))[:5]
+    mine = [r for r in lab.api_requests_since(marker) if result["name"] in r["path"]]
+    # Every client's warm-up GET plus the 1,280 timed ones, each logged once, all answered.
+    assert len(mine) == 64 + 1280
+    assert {(r["method"], r["status"]) for r in mine} == {("GET", 200)}
+
+
+def test_the_worker_runs_flows_with_octavias_default_concurrency(lab):
+    # The lab's octavia.conf must not narrow what a production worker runs at once.
+    probe = ("import json, sys\n"
+             "from oslo_config import cfg\n"
+             "from octavia.common import config\n"
+             "config.init(['--config-file', sys.argv[1]])\n"
+             "print(json.dumps({f'{g}.{o}': [getattr(getattr(cfg.CONF, g), o),\n"
+             "                  cfg.CONF._get_opt_info(o, g)['opt'].default]\n"
+             "                  for g, o in (('controller_worker', 'workers'),\n"
+             "                               ('task_flow', 'engine'),\n"
+             "                               ('task_flow', 'max_workers'))}))\n")
+    values = json.loads(run([sys.executable, "-c", probe, str(lab.conf)]).stdout)
+    assert values == {"controller_worker.workers": [1, 1], "task_flow.engine": ["parallel", "parallel"],
+                      "task_flow.max_workers": [5, 5]}
+
+
+# Fault hooks for tests (issue 15) -------------------------------------------------------------
+def test_a_killed_worker_shows_down_then_starts_and_works_again(lab, lb_factory):
+    worker = _component_row("octavia-worker")
+    pids = procs.Record.load(lab.s.run_dir / "octavia-worker.json").members()
+    with lab.component_down("octavia-worker", how="kill"):
+        assert not any(procs.is_running(pid) for pid in pids)
+        row = _component_row("octavia-worker")
+        assert not row["healthy"] and row["pid"] is None and row["detail"] == "not running"
+        assert _component_row("octavia-api")["healthy"], "only the worker went down"
+    row = _component_row("octavia-worker")
+    assert row["healthy"] and row["pid"] != worker["pid"]
+    assert lb_factory.create().provisioning_status == "ACTIVE"
+
+
+def test_a_stopped_api_refuses_connections_then_answers_again(lab):
+    port = lab.s.ports["api"].value
+    assert http_get("127.0.0.1", port, "/")[0] == 200
+    with lab.component_down("octavia-api"):
+        status, error = http_get("127.0.0.1", port, "/")
+        assert status is None and "ConnectionRefusedError" in error
+        assert not _component_row("octavia-api")["healthy"]
+    assert http_get("127.0.0.1", port, "/")[0] == 200
+
+
+def test_a_paused_api_accepts_connections_but_does_not_answer(lab):
+    port = lab.s.ports["api"].value
+    with lab.component_down("octavia-api", how="pause"):
+        status, error = http_get("127.0.0.1", port, "/", timeout=2.0)
+        assert status is None and "timed out" in error
+        assert _component_row("octavia-api")["detail"] == "paused (SIGSTOP)"
+    assert http_get("127.0.0.1", port, "/")[0] == 200
+
+
+def test_labctl_stops_and_starts_rabbitmq_and_the_worker_reconnects(lab):
+    try:
+        assert "rabbitmq stopped" in run(LABCTL + ["component", "stop", "rabbitmq"]).stdout
+        assert run(LABCTL + ["status"], check=False).returncode == 1
+        assert not _component_row("rabbitmq")["healthy"]
+        assert not procs.port_accepts(lab.s.ports["amqp"].value)
+        again = run(LABCTL + ["component", "stop", "rabbitmq"]).stdout
+        assert "was not running" in again
+    finally:
+        started = run(LABCTL + ["component", "start", "rabbitmq"]).stdout
+    assert "rabbitmq started and healthy" in started
+    lab.wait_healthy(timeout=60)
+    assert _component_row("octavia-worker")["healthy"]
+
+
+def test_labctl_kills_the_whole_api_process_group_and_refuses_unknown_names(lab):
+    members = procs.Record.load(lab.s.run_dir / "octavia-api.json").members()
+    try:
+        assert "octavia-api killed" in run(LABCTL + ["component", "kill", "octavia-api"]).stdout
+        assert not any(procs.is_running(pid) for pid in members), "a gunicorn worker survived"
+    finally:
+        run(LABCTL + ["component", "start", "octavia-api"])
+    assert http_get("127.0.0.1", lab.s.ports["api"].value, "/")[0] == 200
+    refused = run(LABCTL + ["component", "stop", "amphora-agent"], check=False)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+
+
+def test_db_execute_puts_a_listener_into_error_as_a_failed_worker_would(lab, conn, lb_factory):
+    lb = lb_factory.create()
+    listener = prometheus_listener(conn, lb_factory, lb)
+    # Behind the API's back, on purpose: this is the state a failed flow leaves.
+    changed = lab.db_execute("UPDATE listener SET provisioning_status = 'ERROR' WHERE id = %s",
+                             (listener.id,))
+    assert changed == 1
+    assert conn.load_balancer.get_listener(listener.id).provisioning_status == "ERROR"
+    rows = lab.db_query("SELECT provisioning_status FROM listener WHERE id = %s", (listener.id,))
+    assert rows == [{"provisioning_status": "ERROR"}]
+    assert lab.db_execute("UPDATE load_balancer SET provisioning_status = 'ERROR' WHERE id = %s",
+                          (lb.id,)) == 1
+    assert conn.load_balancer.get_load_balancer(lb.id).provisioning_status == "ERROR"

@@ -1,8 +1,14 @@
 """Count the requests octavia-api served, from its own log.
 
-octavia-api serves with wsgiref, which writes one access line per request to stderr;
-the lab sends that stderr to <lab>/logs/octavia-api.log. A marker is the number of lines
-the log had at some moment; the requests after it are what happened since.
+The lab's octavia-api runs under gunicorn, whose access log (one line per request, in the
+shape wsgiref writes for a plain `octavia-api`) goes with every other line of the API to
+<lab>/logs/octavia-api.log. Both shapes are read:
+
+    127.0.0.1 - - [01/Dec/2026:20:21:48 +0000] "GET /v2/lbaas/loadbalancers HTTP/1.1" 200 1234
+    127.0.0.1 - - [26/Nov/2026 07:56:22] "GET /v2/lbaas/loadbalancers HTTP/1.1" 200 1234
+
+A marker is the number of lines the log had at some moment; the requests after it are what
+happened since.
 """
 import re
 import time
@@ -22,7 +28,7 @@ def marker(log_path):
 
 
 def _settle(log_path, quiet=0.3, limit=3.0):
-    """Wait until the log stops growing: wsgiref logs a request after sending its response."""
+    """Wait until the log stops growing: a request is logged after its response was sent."""
     deadline = time.monotonic() + limit
     last = marker(log_path)
     while time.monotonic() < deadline:

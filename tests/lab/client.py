@@ -1,14 +1,16 @@
 """What tests and scripts use against a running lab: connections, statistics, API request counts,
-and switching one load balancer's amphora off and on."""
+switching one load balancer's amphora off and on, taking one component down, and the database."""
+import contextlib
 import json
 import re
 import time
 
 from lab import apilog, stats
 from lab.agent import STOP_MARKER
+from lab.control import Lab
 from lab.errors import LabError
 from lab.services import PROBE_SOURCE
-from lab.settings import CLOUD_NAME, REPO, Settings
+from lab.settings import CLOUD_NAME, DB_NAME, DB_PASSWORD, DB_USER, REPO, Settings
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -108,3 +110,87 @@ class LabClient:
         if state["state"] == "error":
             raise LabError(f"the amphora of {lb_id} failed to start: {state['error']}.")
         return state
+
+    # Components (faults for tests) -----------------------------------------------------
+    def _component(self, action, name):
+        return Lab(self.s, out=lambda *_args: None).component(action, name)
+
+    def stop_component(self, name):
+        """SIGTERM one component (octavia-api, octavia-worker, rabbitmq, mariadb) and wait."""
+        return self._component("stop", name)
+
+    def kill_component(self, name):
+        """SIGKILL one component's whole process group at once, as a crash would."""
+        return self._component("kill", name)
+
+    def start_component(self, name):
+        """Start one stopped or killed component; returns once it is healthy."""
+        return self._component("start", name)
+
+    def pause_component(self, name):
+        """SIGSTOP one component's processes: its port accepts connections, nothing answers."""
+        return self._component("pause", name)
+
+    def resume_component(self, name):
+        """SIGCONT a paused component; returns once it is healthy."""
+        return self._component("resume", name)
+
+    @contextlib.contextmanager
+    def component_down(self, name, how="stop"):
+        """Take one component down for the `with` block, then always bring it back healthy.
+
+        how: "stop" (SIGTERM), "kill" (SIGKILL) or "pause" (SIGSTOP; restored with SIGCONT).
+        """
+        if how not in ("stop", "kill", "pause"):
+            raise LabError(f"component_down(how={how!r}): use stop, kill or pause.")
+        self._component(how, name)
+        try:
+            yield
+        finally:
+            self._component("resume" if how == "pause" else "start", name)
+            # What depends on it (the worker on RabbitMQ) reconnects on its own, shortly after.
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout=None):
+        """Wait until every component of the lab is healthy; raise LabError naming what is not."""
+        lab = Lab(self.s, out=lambda *_args: None)
+        deadline = time.monotonic() + (timeout or self.s.start_timeout)
+        while True:
+            down = [f"{row['name']} ({row['detail']})" for row in lab.status_rows()
+                    if not row["healthy"]]
+            if not down:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"the lab is not healthy: {', '.join(down)}.")
+            time.sleep(0.5)
+
+    # Database --------------------------------------------------------------------------
+    def _db(self):
+        import pymysql
+        return pymysql.connect(host="127.0.0.1", port=self.s.ports["mysql"].value, user=DB_USER,
+                               password=DB_PASSWORD, database=DB_NAME, autocommit=True,
+                               connect_timeout=5, cursorclass=pymysql.cursors.DictCursor)
+
+    def db_execute(self, sql, params=None):
+        """Run one statement on the lab's Octavia database; return the number of rows it changed.
+
+        This changes state the way a failed worker would (for example
+        `UPDATE listener SET provisioning_status = 'ERROR' WHERE id = %s`), behind the API's
+        back; tests that use it say so. `params` are PyMySQL parameters (%s placeholders).
+        """
+        conn = self._db()
+        try:
+            with conn.cursor() as cursor:
+                return cursor.execute(sql, params)
+        finally:
+            conn.close()
+
+    def db_query(self, sql, params=None):
+        """Run one SELECT on the lab's Octavia database; return its rows as dicts."""
+        conn = self._db()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        finally:
+            conn.close()

@@ -12,6 +12,16 @@ from lab.errors import LabError
 from lab.settings import CLOUD_NAME
 
 MAX_UNIX_SOCKET = 107
+# The components a test may take down on purpose (issue 15's faults), with what each needs
+# running before it can start again.
+FAULT_COMPONENTS = {
+    "octavia-api": ("mariadb",),
+    "octavia-worker": ("mariadb", "rabbitmq"),
+    "rabbitmq": ("epmd",),
+    "mariadb": (),
+}
+COMPONENT_ACTIONS = ("stop", "start", "kill", "pause", "resume")
+PAUSED = "T"   # the /proc state of a process stopped by SIGSTOP
 
 
 @contextlib.contextmanager
@@ -64,7 +74,7 @@ class Lab:
             for name in svc.binaries:
                 self.s.binary(name)
         if to_start:
-            for name in ("octavia-api", "octavia-worker", "octavia-db-manage"):
+            for name in ("gunicorn", "octavia-worker", "octavia-db-manage"):
                 self.s.binary(name)
             self.s.binary("haproxy")
 
@@ -92,6 +102,9 @@ class Lab:
             self._check_socket_paths()
             files.write_all(self.s)
             svc = self.services
+            for name in self._paused():
+                procs.signal_members(svc[name].record(), signal.SIGCONT)
+                self.out(f"{name} was paused (SIGSTOP): resumed it")
             running = {name: bool(s.running()) for name, s in svc.items()}
             if all(running.values()) and all(s.health()[0] for s in svc.values()):
                 self.out(f"lab already up, reused in {time.monotonic() - t0:.1f}s; "
@@ -148,6 +161,8 @@ class Lab:
                 for _name, record in records:
                     if record and record.alive():
                         os.kill(record.pid, signal.SIGTERM)
+                        # A paused (SIGSTOPped) process acts on SIGTERM only once continued.
+                        procs.signal_members(record, signal.SIGCONT)
                 for name, record in records:
                     if record:
                         killed = procs.stop(record, timeout=svc[name].stop_timeout, sig=None)
@@ -160,6 +175,108 @@ class Lab:
                 raise LabError("some lab processes are still running after `down`: "
                                + ", ".join(f"{pid} ({cmd[:60]})" for pid, cmd in left) + ".")
             self.out(f"lab down in {time.monotonic() - t0:.1f}s; no lab process is running")
+
+    # One component (fault hooks for tests) -------------------------------------------------
+    def _paused(self):
+        """Names of the components whose recorded process is stopped by SIGSTOP."""
+        return [name for name, svc in self.services.items()
+                if (record := svc.running()) and procs.state(record.pid) == PAUSED]
+
+    def _fault_target(self, name):
+        if name not in FAULT_COMPONENTS:
+            raise LabError(f"{name!r} is not a component that can be stopped on its own: "
+                           f"use one of {', '.join(FAULT_COMPONENTS)}.")
+        return self.services[name]
+
+    def component(self, action, name):
+        """Run one of COMPONENT_ACTIONS on one component; return a sentence saying what happened.
+
+        stop: SIGTERM to the component's process group, SIGKILL what is left after its stop
+        timeout. kill: SIGKILL to the whole group at once (a crash). pause/resume: SIGSTOP and
+        SIGCONT to the group (a hung process: its port still accepts connections, nothing
+        answers). start: only this component, once what it needs is healthy, and waits until
+        it is healthy itself. resume also waits for health. Each is a no-op, said so, when
+        the component is already in that state.
+        """
+        if action not in COMPONENT_ACTIONS:
+            raise LabError(f"{action!r} is not one of {', '.join(COMPONENT_ACTIONS)}.")
+        svc = self._fault_target(name)
+        t0 = time.monotonic()
+        with _locked(self.s):
+            done = getattr(self, f"_component_{action}")(svc)
+        return f"{name} {done} in {time.monotonic() - t0:.1f}s"
+
+    def _component_stop(self, svc):
+        record = svc.running()
+        if record is None:
+            svc.record_path.unlink(missing_ok=True)
+            return "was not running"
+        os.kill(record.pid, signal.SIGTERM)
+        procs.signal_members(record, signal.SIGCONT)
+        killed = procs.stop(record, timeout=svc.stop_timeout, sig=None)
+        svc.record_path.unlink(missing_ok=True)
+        return f"stopped (SIGKILL for pids {killed} after {svc.stop_timeout:.0f}s)" if killed \
+            else "stopped"
+
+    def _component_kill(self, svc):
+        record = svc.record()
+        if record is None or not record.members():
+            svc.record_path.unlink(missing_ok=True)
+            return "was not running"
+        pids = procs.signal_members(record, signal.SIGKILL)
+        procs.stop(record, timeout=5.0, sig=None)
+        left = record.members()
+        svc.record_path.unlink(missing_ok=True)
+        if left:
+            raise LabError(f"{svc.name} pids {left} survived SIGKILL: look at them with `ps`.")
+        return f"killed (SIGKILL to pids {pids})"
+
+    def _component_pause(self, svc):
+        record = svc.running()
+        if record is None:
+            raise LabError(f"{svc.name} is not running, so it cannot be paused: "
+                           f"`labctl.py component start {svc.name}` first.")
+        if procs.state(record.pid) == PAUSED:
+            return "was already paused"
+        pids = procs.signal_members(record, signal.SIGSTOP)
+        deadline = time.monotonic() + 5.0
+        while any(procs.state(pid) not in (PAUSED, None) for pid in pids):
+            if time.monotonic() > deadline:
+                raise LabError(f"{svc.name} did not stop within 5s after SIGSTOP.")
+            time.sleep(0.05)
+        return f"paused (SIGSTOP to pids {pids})"
+
+    def _component_resume(self, svc):
+        record = svc.running()
+        if record is None:
+            raise LabError(f"{svc.name} is not running, so it cannot be resumed: "
+                           f"`labctl.py component start {svc.name}` instead.")
+        if procs.state(record.pid) != PAUSED:
+            return "was not paused"
+        procs.signal_members(record, signal.SIGCONT)
+        _wait_healthy(svc, time.monotonic() + self.s.start_timeout)
+        return "resumed and healthy"
+
+    def _component_start(self, svc):
+        record = svc.running()
+        if record is not None:
+            if procs.state(record.pid) == PAUSED:
+                raise LabError(f"{svc.name} is paused, not stopped: "
+                               f"`labctl.py component resume {svc.name}`.")
+            _wait_healthy(svc, time.monotonic() + self.s.start_timeout)
+            return "was already running"
+        for need in FAULT_COMPONENTS[svc.name]:
+            healthy, detail = self.services[need].health() if self.services[need].running() \
+                else (False, "not running")
+            if not healthy:
+                raise LabError(f"{svc.name} needs {need}, which is down ({detail}): "
+                               f"start {need} first (`labctl.py component start {need}`).")
+        files.write_all(self.s)
+        self._check_binaries([svc])
+        self._check_ports([svc])
+        svc.start()
+        _wait_healthy(svc, time.monotonic() + self.s.start_timeout)
+        return "started and healthy"
 
     def _haproxy_records(self):
         for path in sorted(self.s.amp_dir.glob("*/haproxy*.json")):
@@ -194,6 +311,8 @@ class Lab:
             record = svc.running()
             if record is None:
                 healthy, detail = False, "not running"
+            elif procs.state(record.pid) == PAUSED:
+                healthy, detail = False, "paused (SIGSTOP)"
             else:
                 healthy, detail = svc.health()
             rows.append({"name": name, "pid": record.pid if record else None,

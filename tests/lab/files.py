@@ -30,7 +30,9 @@ network_driver = network_noop_driver
 image_driver = image_noop_driver
 volume_driver = volume_noop_driver
 loadbalancer_topology = SINGLE
-workers = 1
+# Flow concurrency is Octavia's production default, set nowhere here: [controller_worker]
+# workers (1 process), [task_flow] engine (parallel) and max_workers (5 task threads), and
+# oslo.messaging's executor_thread_pool_size (64 flows at once).
 # The create flow signs an amphora certificate even with noop drivers.
 client_ca = {cert_dir}/ca_01.pem
 

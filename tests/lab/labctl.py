@@ -3,6 +3,8 @@
     labctl.py up | down | status [--json] | memory
     labctl.py seed-stats --listener ID [--amphora ID] bytes_in=N bytes_out=N ...
     labctl.py api-requests [--since-line N] [--json]
+    labctl.py api-load [--clients N] [--requests N] [--json]
+    labctl.py component stop | start | kill | pause | resume NAME
     labctl.py amphora list | stop LB_ID | start LB_ID
     labctl.py backend [--address A] [--port P] [--default-status N]
 
@@ -18,7 +20,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from lab import apilog, client  # noqa: E402  (needs the sys.path entry above)
-from lab.control import Lab  # noqa: E402
+from lab.control import COMPONENT_ACTIONS, FAULT_COMPONENTS, Lab  # noqa: E402
 from lab.errors import LabError  # noqa: E402
 from lab.services import PROBE_SOURCE  # noqa: E402
 from lab.settings import PORTS, Settings  # noqa: E402
@@ -116,6 +118,28 @@ def cmd_api_requests(lab, args):
     return 0
 
 
+def cmd_api_load(lab, args):
+    from lab import apiload
+    if args.clients < 1 or args.requests < args.clients:
+        raise LabError("api-load needs --clients of 1 or more and at least one request per client.")
+    result = apiload.parallel_gets(client.LabClient(lab.s), clients=args.clients,
+                                   total=args.requests)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(f"{result['requests']} GETs from {result['clients']} openstacksdk clients in "
+              f"{result['seconds']}s: {result['per_second']} requests/s, "
+              f"{len(result['errors'])} error(s)")
+        for text in sorted(set(result["errors"]))[:10]:
+            print(f"  {text}")
+    return 1 if result["errors"] else 0
+
+
+def cmd_component(lab, args):
+    print(lab.component(args.action, args.name))
+    return 0
+
+
 def cmd_amphora(lab, args):
     lab_client = client.LabClient(lab.s)
     if args.action == "list":
@@ -176,6 +200,17 @@ def parser():
     api.add_argument("--since-line", type=int)
     api.add_argument("--json", action="store_true")
     api.set_defaults(func=cmd_api_requests)
+    load = sub.add_parser("api-load",
+                          help="parallel openstacksdk clients making GETs: errors and requests/s")
+    load.add_argument("--clients", type=int, default=64)
+    load.add_argument("--requests", type=int, default=1280)
+    load.add_argument("--json", action="store_true")
+    load.set_defaults(func=cmd_api_load)
+    comp = sub.add_parser("component",
+                          help="stop, start, kill, pause or resume one component (test faults)")
+    comp.add_argument("action", choices=COMPONENT_ACTIONS)
+    comp.add_argument("name", choices=tuple(FAULT_COMPONENTS))
+    comp.set_defaults(func=cmd_component)
     amp = sub.add_parser("amphora", help="list the lab amphorae, or stop/start one load balancer's")
     amp.add_argument("action", choices=("list", "stop", "start"))
     amp.add_argument("lb_id", nargs="?")

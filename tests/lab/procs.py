@@ -32,6 +32,12 @@ def start_time(pid):
     return int(fields[19]) if fields else None
 
 
+def state(pid):
+    """The state letter of a process (R, S, D, T for stopped by a signal, Z...), or None."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
 def is_running(pid, started=None):
     """True if `pid` exists, is not a zombie and (if given) started at `started`."""
     fields = _stat_fields(pid)
@@ -106,6 +112,22 @@ class Record:
         if not self.alive():
             return [p for p in group_members(self.pid) if p != self.pid]
         return group_members(self.pid)
+
+
+def signal_members(record, sig):
+    """Send `sig` to the recorded process and everything in its process group; return the PIDs.
+
+    The lab starts every component as a group leader, so this reaches a gunicorn master and
+    its workers, or cotyledon's parent and its service process, together.
+    """
+    sent = []
+    for pid in record.members():
+        try:
+            os.kill(pid, sig)
+            sent.append(pid)
+        except ProcessLookupError:
+            pass
+    return sent
 
 
 def spawn(argv, log_path, env=None, cwd=None):

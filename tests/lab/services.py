@@ -15,9 +15,10 @@ import time
 
 from lab import procs
 from lab.errors import LabError
-from lab.settings import DB_NAME, DB_PASSWORD, DB_USER
+from lab.settings import API_BACKLOG, DB_NAME, DB_PASSWORD, DB_USER
 
 LABCTL = pathlib.Path(__file__).resolve().parent / "labctl.py"
+GUNICORN_CONF = pathlib.Path(__file__).resolve().parent / "gunicorn_conf.py"
 WORKER_QUEUE = "octavia_provisioning_v2"   # octavia.common.constants.TOPIC_AMPHORA_V2
 HEARTBEAT_MAX_AGE = 10.0
 # The lab's own health probes connect from this address, so that counting the API's
@@ -220,21 +221,54 @@ class RabbitMQ(Service):
 
 
 class OctaviaApi(Service):
+    """Octavia's own WSGI application (octavia.wsgi.api) under gunicorn, as a cloud serves it.
+
+    wsgiref, which `octavia-api` uses, serves one request at a time from a listen queue of 5:
+    parallel clients got `Connection reset by peer`. Here a gunicorn master forks
+    OCTAVIA_LAB_API_WORKERS processes (default 4) that share one listening socket with a
+    queue of API_BACKLOG connections. Sync workers, because a request spends most of its time
+    in Python (pecan, WSME, SQLAlchemy) under one interpreter lock per process: two cores need
+    processes, and twice as many as cores keeps both busy while some wait on MariaDB.
+    OCTAVIA_LAB_API_THREADS > 1 switches to gthread workers with that many threads each.
+    """
+
     name = "octavia-api"
     ports = ("api",)
+    binaries = ("gunicorn",)
+    # gunicorn's graceful shutdown lets running requests finish, up to --graceful-timeout.
+    stop_timeout = 20.0
+    # One access line per request in the shape wsgiref wrote, which apilog.py reads:
+    # client - - [time] "METHOD PATH HTTP/x" status size
+    ACCESS_FORMAT = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s'
 
     def argv(self):
-        # No --log-file: oslo.log then writes to stderr next to the wsgiref access line
-        # for every request, so this one file is the API's whole log (see apilog.py).
-        return [self.s.binary("octavia-api"), "--config-file", str(self.s.conf)]
+        workers, threads = self.s.api_workers, self.s.api_threads
+        worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 \
+            else ["--worker-class", "sync"]
+        # Access and error log both go to stdout/stderr, which the lab appends to one file,
+        # next to what oslo.log writes to stderr: logs/octavia-api.log is the API's whole log.
+        return [self.s.binary("gunicorn"), "--config", str(GUNICORN_CONF),
+                "--bind", f"127.0.0.1:{self.s.ports['api'].value}",
+                "--workers", str(workers), *worker_class,
+                "--backlog", str(API_BACKLOG), "--timeout", "120", "--graceful-timeout", "10",
+                "--name", "octavia-api", "--access-logfile", "-",
+                "--access-logformat", self.ACCESS_FORMAT, "--error-logfile", "-",
+                "octavia.wsgi.api:application"]
+
+    def env(self):
+        env = super().env()
+        env["OCTAVIA_LAB_CONF"] = str(self.s.conf)   # read by gunicorn_conf.post_fork
+        return env
 
     def health(self):
         try:
             status, body = probe_api(self.s.ports["api"].value)
         except (OSError, http.client.HTTPException) as exc:
             return False, str(exc)
+        record = self.record()
+        workers = len(record.members()) - 1 if record else 0
         if status == 200 and b"versions" in body:
-            return True, f"GET / -> {status}"
+            return True, f"GET / -> {status}, {workers} gunicorn worker(s)"
         return False, f"GET / -> {status}"
 
 

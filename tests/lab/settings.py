@@ -34,11 +34,16 @@ SYSTEM_BINARIES = {
     "rabbitmq-server": ("rabbitmq-server", "/usr/lib/rabbitmq/bin"),
     "haproxy": ("haproxy", "/usr/sbin"),
 }
-VENV_BINARIES = ("octavia-api", "octavia-worker", "octavia-db-manage")
+VENV_BINARIES = ("gunicorn", "octavia-api", "octavia-worker", "octavia-db-manage")
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 DEFAULT_VIP_NET = "127.1.0.0/16"
 DEFAULT_AMP_NET = "127.255.0.0/16"
+
+# octavia-api under gunicorn (lab/services.py explains the choice for a two-core host).
+API_WORKERS = 4
+API_THREADS = 1
+API_BACKLOG = 1024
 
 # Credentials of a throw-away database that listens on 127.0.0.1 only.
 DB_NAME = "octavia"
@@ -122,6 +127,8 @@ class Settings:
                            f"({self.amp_net}): give the VIPs and the amphorae' internal addresses "
                            f"separate ranges.")
         self.haproxy_maxconn = _env_int(env, "OCTAVIA_LAB_HAPROXY_MAXCONN", 4096, 64, 1000000)
+        self.api_workers = _env_int(env, "OCTAVIA_LAB_API_WORKERS", API_WORKERS, 1, 64)
+        self.api_threads = _env_int(env, "OCTAVIA_LAB_API_THREADS", API_THREADS, 1, 64)
         self.poll_interval = _env_int(env, "OCTAVIA_LAB_POLL_MS", 1000, 100, 10000) / 1000.0
         self.start_timeout = _env_int(env, "OCTAVIA_LAB_START_TIMEOUT", 120, 5, 3600)
         self.venv_bin = pathlib.Path(sys.executable).parent
@@ -202,7 +209,7 @@ class Settings:
             if path.is_file() and os.access(path, os.X_OK):
                 return str(path)
             raise LabError(f"{path} was not found: create the virtualenv with `make venv` "
-                           f"(it installs octavia from requirements.txt).")
+                           f"(it installs octavia and gunicorn from tests/requirements.txt).")
         package, debian_dir = SYSTEM_BINARIES[name]
         if override:
             found = override if os.path.isfile(override) and os.access(override, os.X_OK) else None
