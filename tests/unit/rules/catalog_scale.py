@@ -53,7 +53,7 @@ def measure(count, workdir):
     rules.mkdir(parents=True, exist_ok=True)
     names = rules / "octavia-names.yml"
     started = time.monotonic()
-    names.write_text(render("octavia-names.yml.j2", __octavia_prometheus_target_items=fleet(count),
+    names.write_text(render("octavia-names.yml.j2", __octavia_prometheus_found={"targets": fleet(count)},
                             octavia_prometheus_catalog_interval="1m"))
     render_s = time.monotonic() - started
     started = time.monotonic()

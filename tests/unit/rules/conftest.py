@@ -1,17 +1,31 @@
 """Render the octavia_prometheus role's templates outside Ansible, as Ansible would.
 
-The rule and target templates use plain Jinja only, so they can be rendered here
-with the role's own defaults plus a test's overrides. The `#jinja2:` first line
-(delimiters, trim_blocks) is honoured the way Ansible's template module honours it.
+The rule templates use plain Jinja plus the collection's own filters, so they can be
+rendered here with the role's own defaults plus a test's overrides. The `#jinja2:`
+first line (delimiters, trim_blocks) is honoured the way Ansible's template module
+honours it, and the internal variables the role derives in vars/main.yml (the pack's
+alert names from meta/argument_specs.yml, the survey-split disabled list) are derived
+here the same way.
 """
 import ast
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import jinja2
 import pytest
 import yaml
+from ansible.plugins.filter.core import to_nice_yaml
+
+from helpers.ansible_run import COLLECTIONS, ansible_env
+
+ansible_env()
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.octavia.monitoring.plugins.filter.as_list import as_list  # noqa: E402
+from ansible_collections.octavia.monitoring.plugins.filter.prometheus_catalog import prometheus_catalog  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "octavia_prometheus"
@@ -23,8 +37,10 @@ def role_defaults():
     return yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 
 
-def role_vars():
-    return yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+def alert_pack():
+    """The pack's alert names: the choices of octavia_prometheus_alert_rules_disabled in argument_specs."""
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    return specs["lists"]["options"]["octavia_prometheus_alert_rules_disabled"]["choices"]
 
 
 def render(template, **overrides):
@@ -38,8 +54,12 @@ def render(template, **overrides):
             key, value = (part.strip() for part in pair.split(":", 1))
             options[key] = ast.literal_eval(value)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, **options)
+    env.filters["octavia.monitoring.prometheus_catalog"] = prometheus_catalog
+    env.filters["ansible.builtin.to_nice_yaml"] = to_nice_yaml
     context = role_defaults()
     context.update(overrides)
+    context["__octavia_prometheus_alert_names"] = alert_pack()
+    context["__octavia_prometheus_alert_rules_disabled"] = as_list(context["octavia_prometheus_alert_rules_disabled"])
     return env.from_string(source).render(**context)
 
 

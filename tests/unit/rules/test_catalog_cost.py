@@ -24,7 +24,7 @@ def prom(tmp_path):
 
 
 def load(prom, items, path):
-    path.write_text(render("octavia-names.yml.j2", __octavia_prometheus_target_items=items,
+    path.write_text(render("octavia-names.yml.j2", __octavia_prometheus_found={"targets": items},
                            octavia_prometheus_catalog_interval="1s"))
     prom.write_config(f"global:\n  evaluation_interval: 1s\nrule_files: [{path}]\n")
 

@@ -10,7 +10,7 @@ import random
 import pytest
 import yaml
 
-from conftest import HERE, promtool, render, role_vars, sample_items
+from conftest import HERE, alert_pack, promtool, render, sample_items
 
 TEST_VARS = {
     "octavia_prometheus_alert_labels": {"team": "lb"},
@@ -33,7 +33,7 @@ def write_rules(directory, with_catalog=True, **overrides):
     (directory / "octavia-alerts.yml").write_text(render("octavia-alerts.yml.j2", **variables))
     items = sample_items() if with_catalog else []
     (directory / "octavia-names.yml").write_text(
-        render("octavia-names.yml.j2", __octavia_prometheus_target_items=items, **variables))
+        render("octavia-names.yml.j2", __octavia_prometheus_found={"targets": items}, **variables))
 
 
 def alert_names(text):
@@ -68,7 +68,7 @@ def test_every_alert_is_tested_firing_and_not_firing(tmp_path):
 def test_pack_is_the_list_the_role_validates_against():
     # preflight checks octavia_prometheus_alert_rules_disabled against this list.
     pack = alert_names(render("octavia-alerts.yml.j2"))
-    assert pack == role_vars()["__octavia_prometheus_alert_names"]
+    assert pack == alert_pack()
     assert len(pack) == 10
 
 
@@ -157,7 +157,7 @@ def test_alert_labels_and_severity_on_every_alert():
                                       ["OctaviaMemberDown", "OctaviaTargetsFileUnreadable"],
                                       "all"])
 def test_disabled_alerts_are_left_out(tmp_path, disabled):
-    names = role_vars()["__octavia_prometheus_alert_names"]
+    names = alert_pack()
     disabled = names if disabled == "all" else disabled
     text = render("octavia-alerts.yml.j2", octavia_prometheus_alert_rules_disabled=disabled)
     assert alert_names(text) == [n for n in names if n not in disabled]
@@ -183,7 +183,7 @@ def test_alerts_only_use_metrics_the_amphora_exports():
 # The name catalogue
 
 def catalogue(items, **overrides):
-    return render("octavia-names.yml.j2", __octavia_prometheus_target_items=items, **overrides)
+    return render("octavia-names.yml.j2", __octavia_prometheus_found={"targets": items}, **overrides)
 
 
 def test_catalogue_passes_promtool_with_one_rule_per_object(tmp_path):

@@ -1,23 +1,23 @@
 """The targets the role writes to file_sd, from discovery results and the explicit list.
 
-templates/targets.json.j2 is rendered here exactly as the role's set_fact renders it,
+The prometheus_targets filter is called here exactly as the role's set_fact calls it,
 with plain dicts in the shape of registered lb_prometheus_listener_info results.
 """
 import json
 
 import yaml
 
-from conftest import render, sample_items
+from conftest import sample_items
+
+from ansible_collections.octavia.monitoring.plugins.filter.prometheus_targets import prometheus_targets
 
 
 def build(sources=(), targets=(), extra_labels=None):
-    """Render targets.json.j2 for discovery results [(source, prometheus_listeners)] and a list."""
+    """The role's targets for discovery results [(source, prometheus_listeners)] and a list."""
     discovery = {"results": [{"item": source, "prometheus_listeners": found, "changed": False}
                              for source, found in sources]}
-    return json.loads(render("targets.json.j2",
-                             __octavia_prometheus_discovery=discovery,
-                             octavia_prometheus_targets=list(targets),
-                             octavia_prometheus_target_labels=extra_labels or {}))
+    # Through JSON, as Ansible hands a fact on: the result must be plain data.
+    return json.loads(json.dumps(prometheus_targets(discovery, list(targets), extra_labels or {})))
 
 
 def found(lb_id, target, **labels):
@@ -68,7 +68,7 @@ def test_label_precedence_global_then_target_then_source():
 
 def test_overlapping_sources_do_not_duplicate_a_target():
     same = found("a", "127.4.0.1:8088")
-    result = build(sources=[({"project_id": "p1"}, [same]), ({}, [same, found("b", "127.4.0.2:8088")])])
+    result = build(sources=[({"filters": {"project_ids": ["p1"]}}, [same]), ({}, [same, found("b", "127.4.0.2:8088")])])
     assert [t["targets"] for t in result["file_sd"]] == [["127.4.0.1:8088"], ["127.4.0.2:8088"]]
 
 
@@ -96,8 +96,6 @@ def test_catalogue_is_carried_only_where_discovered():
 
 
 def test_skipped_discovery_and_no_targets_give_an_empty_file():
-    result = json.loads(render("targets.json.j2",
-                               __octavia_prometheus_discovery={"skipped": True, "results": []},
-                               octavia_prometheus_targets=[]))
+    result = prometheus_targets({"skipped": True, "results": []}, [], {})
     assert result == {"targets": [], "file_sd": []}
     assert yaml.safe_load(yaml.safe_dump(result["file_sd"])) == []
