@@ -1,4 +1,4 @@
-"""The three ways of giving N load balancers a PROMETHEUS listener that bench/rollout compares.
+"""The four ways of giving N load balancers a PROMETHEUS listener that bench/rollout compares.
 
 (a) this collection: the loadbalancers inventory plugin + the octavia_listeners role
     (one lb_prometheus_listener_fleet call for the whole fleet);
@@ -6,7 +6,9 @@
     package in a separate virtualenv (.build/bench-venv), one listener name per load
     balancer because its lookup by name is not scoped to the load balancer;
 (c) a shell loop of `openstack loadbalancer listener create`, the seed guide's way; its
-    re-run lists each load balancer's listeners first (the plain loop would fail with 409).
+    re-run lists each load balancer's listeners first (the plain loop would fail with 409);
+(d) a plain openstacksdk script (bench/rollout_sdk.py): the same creates at the same
+    concurrency as (a), one connection per thread, the yardstick for (a)'s first rollout.
 
 Each approach writes its files under its own work directory and returns the command to run;
 bench/rollout runs and measures it.
@@ -85,7 +87,8 @@ class CollectionRollout(Approach):
         inventory = self.dir / "inventory"
         inventory.mkdir(exist_ok=True)
         (inventory / "bench.octavia.yml").write_text(yaml.safe_dump({
-            "plugin": "octavia.monitoring.loadbalancers", "name_pattern": fleet.prefix + "-*"}))
+            "plugin": "octavia.monitoring.loadbalancers",
+            "filters": {"name_pattern": fleet.prefix + "-*"}}))
         (inventory / "prometheus.yml").write_text(yaml.safe_dump({
             "prometheus": {"hosts": {"bench-prometheus": {"ansible_host": ALLOWED.split("/", maxsplit=1)[0]}}}}))
         (self.dir / "rollout.yml").write_text(yaml.safe_dump([{
@@ -164,6 +167,24 @@ class CliLoop(Approach):
                          "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
         script = self.dir / ("rerun.sh" if rerun else "first.sh")
         return ["bash", str(script)], env
+
+
+class SdkScript(Approach):
+    key = "d"
+    title = "plain openstacksdk script, a connection per thread"
+
+    def __init__(self, workdir, fleet, clouds_yaml, cloud, concurrency=8):
+        super().__init__(workdir, fleet, clouds_yaml, cloud)
+        self.concurrency = concurrency
+        (self.dir / "lbs.json").write_text(json.dumps({"bench_lbs": [
+            {"id": lb.id, "name": lb.name} for lb in fleet.lbs]}))
+
+    def command(self, rerun):
+        env = clean_env({"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "OS_CLOUD": self.cloud})
+        argv = [str(VENV_BIN / "python"), str(REPO / "bench" / "rollout_sdk.py"),
+                "--lbs", str(self.dir / "lbs.json"), "--project", self.fleet.project,
+                "--concurrency", str(self.concurrency)]
+        return argv + (["--rerun"] if rerun else []), env
 
 
 def describe(argv):

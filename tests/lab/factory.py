@@ -21,8 +21,8 @@ DEFAULT_PROJECT = "lab-project"
 LAB_VIP_SUBNET_ID = "1ab0c0de-0000-4000-8000-000000000001"
 VIP_RANGE = vip_net()
 PENDING = ("PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE")
-# The API serves one request at a time and the worker runs one flow at a time, so waiting
-# for many load balancers needs time in proportion (about 1 s each on a busy 2-core host).
+# The worker's flows share two cores with everything else on the host, so waiting for many
+# load balancers needs time in proportion (about 1 s each on a busy 2-core host).
 SECONDS_PER_LB = 2.0
 
 
@@ -102,8 +102,8 @@ class LoadBalancerFactory:
 
     @staticmethod
     def _pause(count):
-        # Each poll lists every load balancer; with many of them, poll the single-threaded
-        # API less often so the creates and deletes being waited for are not slowed down.
+        # Each poll lists every load balancer; with many of them, poll the API less often so
+        # the creates and deletes being waited for are not slowed down.
         time.sleep(0.2 if count <= 5 else 1.0)
 
     def wait_active(self, ids, timeout=None):
