@@ -27,9 +27,6 @@ from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octa
 
 PLUGIN = "ansible_collections.octavia.monitoring.plugins.inventory.loadbalancers"
 LB_ID = "11111111-aaaa-4bbb-8ccc-000000000001"
-DOC_BUG = pytest.mark.xfail(strict=True, reason="bug: DOCUMENTATION of the loadbalancers inventory plugin "
-                                                "is not valid YAML ('... of the file: a misspelt filter' "
-                                                "in the description of clouds), so Ansible cannot load it")
 
 
 @pytest.fixture
@@ -119,7 +116,6 @@ def test_verify_file_accepts_only_octavia_yml_names(inv, tmp_path, name, accepte
 
 # --- the plugin as Ansible loads it ------------------------------------------
 
-@DOC_BUG
 def test_documentation_is_valid_yaml_and_documents_the_cloud_keys(inv):
     doc = yaml.safe_load(inv.DOCUMENTATION)
     assert doc["name"] == "loadbalancers"
@@ -179,7 +175,6 @@ def parsed(tmp_path_factory):
     return {case: out[str(path)] for case, path in paths.items()}
 
 
-@DOC_BUG
 @pytest.mark.parametrize("case", list(CONFIGS))
 def test_configuration_errors_fail_the_source_naming_the_key(parsed, case):
     """Issue 15 defect 4: a typo such as name_patern selected the whole cloud."""

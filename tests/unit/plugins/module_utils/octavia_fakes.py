@@ -267,11 +267,17 @@ def run_module(name, args, proxy, monkeypatch, capsys, network=None, config=None
     openstacksdk is reported present and ``_sdk.connect`` is replaced by a factory of
     ``FakeConn``; use it under the ``no_sdk`` fixture.
 
+    The task warnings are recorded at ``OctaviaModule.warn`` and returned as the result key
+    ``_warned``: once controller code (``ansible.utils.display``) is imported in the process,
+    as other tests do, ansible-core 2.19 sends module warnings to the display instead of the
+    result's ``warnings``.
+
     :returns: ``(result dict, connections opened)``.
     """
     from ansible.module_utils.testing import patch_module_args
     base = importlib.import_module(PKG + "module_utils._base")
-    opened = []
+    opened, warned = [], []
+    monkeypatch.setattr(base.OctaviaModule, "warn", lambda self, message: warned.append(message))
 
     def connect(params):
         opened.append(FakeConn(proxy, network=network, config=config))
@@ -285,4 +291,4 @@ def run_module(name, args, proxy, monkeypatch, capsys, network=None, config=None
             module.main()
         except SystemExit:
             pass
-    return json.loads(capsys.readouterr().out), opened
+    return dict(json.loads(capsys.readouterr().out), _warned=warned), opened

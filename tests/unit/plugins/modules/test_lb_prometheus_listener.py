@@ -115,7 +115,7 @@ def test_four_way_check_apply_check_apply(no_sdk, monkeypatch, capsys, start, op
 def test_result_shape(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
     result, opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
-    assert set(result) - {"invocation"} == RESULT_KEYS
+    assert set(result) - {"invocation", "_warned"} == RESULT_KEYS
     assert result["load_balancer"]["id"] == LB_ID and result["load_balancer"]["floating_ip"] is None
     assert result["listener"]["id"] == "l-1"
     assert len(opened) == 1 and opened[0].closed          # one connection, closed at the end
@@ -134,7 +134,10 @@ def test_invalid_options_fail_before_connecting(no_sdk, monkeypatch, capsys):
 def test_host_bits_warn(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
     result, _ = run_module(NAME, args(allowed_cidrs=["10.1.2.3/8"]), proxy, monkeypatch, capsys)
-    assert result["changed"] is False and "has host bits set" in json.dumps(result["warnings"])
+    assert result["changed"] is False
+    assert result["_warned"] == ["allowed_cidrs entry 10.1.2.3/8 has host bits set, so it allows the whole "
+                                 "network 10.0.0.0/8; write 10.0.0.0/8 (or the host as a /32 or /128) to say "
+                                 "what you mean."]
 
 
 def test_a_missing_load_balancer_fails_with_state_present(no_sdk, monkeypatch, capsys):

@@ -46,7 +46,8 @@ def test_a_load_balancer_deleted_while_reading_is_left_out_with_a_warning(no_sdk
     del fake.stats[B]
     result, _ = run_module(NAME, {}, fake, monkeypatch, capsys)
     assert [x["name"] for x in result["load_balancers"]] == ["web"]
-    assert "it was deleted while its statistics were read" in str(result["warnings"])
+    assert result["_warned"] == [f"Skipped load balancer 'api' ({B}): it was deleted while its statistics "
+                                 "were read."]
 
 
 def test_a_statistics_failure_names_the_object(no_sdk, monkeypatch, capsys):

@@ -11,12 +11,6 @@ import yaml
 PKG = "ansible_collections.octavia.monitoring.plugins"
 MODULES = ["lb_prometheus_listener", "lb_prometheus_listener_fleet", "lb_prometheus_listener_info",
            "lb_stats_info"]
-# The lead removes this mark when the DOCUMENTATION is fixed (strict: a fixed doc fails the mark).
-DOC_BUG = pytest.mark.xfail(strict=True, reason="bug: DOCUMENTATION of lb_prometheus_listener is not "
-                                                "valid YAML ('load balancer: the same checks' on a "
-                                                "continuation line of description)")
-CHECKED = [pytest.param(name, marks=DOC_BUG) if name == "lb_prometheus_listener" else name
-           for name in MODULES]
 
 
 def fragment_options(reference):
@@ -43,7 +37,7 @@ def module_class(module):
     return found[0]
 
 
-@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("name", MODULES)
 def test_options_match_argument_spec(no_sdk, name):
     module = importlib.import_module("%s.modules.%s" % (PKG, name))
     from ansible_collections.octavia.monitoring.plugins.module_utils._base import auth_argument_spec
@@ -62,7 +56,7 @@ def test_options_match_argument_spec(no_sdk, name):
         assert documented.get("description"), where
 
 
-@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("name", MODULES)
 def test_docs_are_complete(no_sdk, name):
     module = importlib.import_module("%s.modules.%s" % (PKG, name))
     doc = yaml.safe_load(module.DOCUMENTATION)
