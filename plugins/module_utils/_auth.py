@@ -54,7 +54,8 @@ def check_auth_values(options, where):
     :param options: dict of auth option names to values.
     :param where: phrase naming the place, for the message.
     :returns: ``None``.
-    :raises ValueError: one sentence naming the key, what it must be and what it is.
+    :raises ValueError: one sentence naming the key, what it must be and what it
+        is (only the type of a secret option, never its value).
     """
     for key, value in options.items():
         spec = AUTH_ARGUMENT_SPEC.get(key)
@@ -64,7 +65,8 @@ def check_auth_values(options, where):
         if not isinstance(value, wanted) or (spec["type"] == "int" and isinstance(value, bool)):
             names = " or ".join({"str": "a string", "dict": "a mapping", "bool": "true or false",
                                  "int": "a whole number"}[t.__name__] for t in wanted)
-            raise ValueError(f"{key} in {where} must be {names}, not {value!r}.")
+            given = type(value).__name__ if spec.get("no_log") else repr(value)
+            raise ValueError(f"{key} in {where} must be {names}, not {given}.")
         if spec.get("choices") and value not in spec["choices"]:
             raise ValueError(f"{key} in {where} must be one of {', '.join(spec['choices'])}, not "
                              f"{value!r}.")

@@ -281,25 +281,29 @@ def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
     if listener_id is None and lb.get("provisioning_status") == "ACTIVE":
         return lb, None
     delay, lbapi, listener = 0.2, conn.load_balancer, None
+    status = lb.get("provisioning_status")
     while True:
+        reading = describe(lb, "load balancer")
         try:
             lb = to_plain(lbapi.get_load_balancer(lb["id"]))
-        except Exception as exc:
-            raise api_error(exc, f"read {describe(lb, 'load balancer')}") from None
-        status = lb.get("provisioning_status")
-        if status in BROKEN_LB_STATES:
-            raise status_error(lb, "load balancer")
-        if status == "ACTIVE":
-            if listener_id is None:
-                return lb, None
-            try:
+            status = lb.get("provisioning_status")
+            if status in BROKEN_LB_STATES:
+                raise status_error(lb, "load balancer")
+            if status == "ACTIVE":
+                if listener_id is None:
+                    return lb, None
+                reading = f"listener {listener_id}"
                 listener = to_plain(lbapi.get_listener(listener_id))
-            except Exception as exc:
-                raise api_error(exc, f"read listener {listener_id}") from None
-            if listener.get("provisioning_status") == "ACTIVE":
-                return lb, listener
-            if listener.get("provisioning_status") == "ERROR":
-                raise status_error(listener, "listener", listener=listener)
+                if listener.get("provisioning_status") == "ACTIVE":
+                    return lb, listener
+                if listener.get("provisioning_status") == "ERROR":
+                    raise status_error(listener, "listener", listener=listener)
+        except OctaviaError:
+            raise
+        except Exception as exc:
+            # A poll that met a reset or a 5xx is simply made again, within the deadline.
+            if not is_transient(exc) or deadline.expired():
+                raise api_error(exc, f"read {reading}") from None
         if deadline.expired():
             waiting = describe(lb, "load balancer")
             state = status
@@ -351,7 +355,7 @@ def write(conn, lb, doing, call, deadline, translate=None, recover=None, sleep=t
                 delay = min(delay * 2, 8.0)
                 lb = dict(lb, provisioning_status="PENDING_UPDATE")
                 if not busy and recover is not None:
-                    done = recover()
+                    done = _recovered(recover, doing, deadline)
                     if done is not None:
                         return done
                 continue
@@ -359,6 +363,16 @@ def write(conn, lb, doing, call, deadline, translate=None, recover=None, sleep=t
             if message:
                 raise OctaviaError(message, status=status, kind="http") from None
             raise api_error(exc, doing) from None
+
+
+def _recovered(recover, doing, deadline):
+    """Ask ``recover()`` whether a write went through; a transient fault of its own read means "not known yet"."""
+    try:
+        return recover()
+    except Exception as exc:
+        if is_transient(exc) and not deadline.expired():
+            return None
+        raise api_error(exc, doing) from None
 
 
 # ---------------------------------------------------------------------------

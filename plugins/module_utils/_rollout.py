@@ -279,7 +279,9 @@ class Rollout:
     def apply(self, item, state, conn, deadline):
         """Carry out the plan's steps in order (never in check mode)."""
         lb, lbapi = state["lb"], conn.load_balancer
-        listener, confirmed = None, False
+        # What stays when no step makes a new one: an update's or a cleanup's listener.
+        listener = None if state["plan"]["action"] == "delete" else state["current"]
+        confirmed = False
         for step in state["plan"]["steps"]:
             state["step"] = step
             if step["op"] == "create":

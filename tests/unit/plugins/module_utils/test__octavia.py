@@ -217,9 +217,6 @@ def test_wait_listener_read_failure_is_one_sentence(o):
         o.octavia.wait_lb_idle(conn, lb(), o.octavia.Deadline(10, clock), listener_id="l-1", sleep=clock.sleep)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: wait_lb_idle does not retry a connection reset or a 5xx "
-                                       "while polling; one reset fails the wait, and after a write the "
-                                       "load balancer is reported unconfirmed")
 @pytest.mark.parametrize("fault", [ConnectionResetError(104, "Connection reset by peer"),
                                    HttpError(503, "Service Unavailable")])
 def test_wait_retries_a_transient_read_failure(o, fault):
@@ -341,9 +338,6 @@ def test_write_reset_retries_when_recover_finds_nothing(o):
     assert result == "done" and call.calls == 3 and asked == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, raises=ConnectionResetError,
-                   reason="bug: an exception raised by recover() (a reset of its listing) leaves write() "
-                          "raw, neither retried nor turned into a sentence")
 def test_write_a_reset_while_recovering_is_handled_like_the_write(o):
     proxy, conn, clock = setup()
 
@@ -435,9 +429,6 @@ def test_write_pauses_only_through_the_sleep_hook(o, monkeypatch):
     assert clock.sleeps == [0.5]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="bug: every openstacksdk HTTP error is an OSError, so write() retries a 400 "
-                          "until the deadline (see test__sdk)")
 def test_write_does_not_retry_an_sdk_shaped_400(o):
     class SdkShapedError(requests.HTTPError):
         def __init__(self, status_code, details):

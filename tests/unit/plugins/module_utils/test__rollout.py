@@ -243,9 +243,6 @@ def test_interrupted_replace_is_finished_on_the_next_run(o):
     assert (second["changed"], second["outcome"]) == (False, "unchanged")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a run that only deletes the leftovers of an interrupted "
-                                       "replace returns listener=None and scrape_target=None although "
-                                       "the listener exists (check mode predicts it)")
 def test_interrupted_replace_reports_the_listener_that_stays(o):
     new, old = listener(id="new", protocol_port=8088), listener(id="old", protocol_port=9100)
     checked = Run(o, FakeProxy(lbs=[lb()], listeners=[old, new]), check_mode=True).one()

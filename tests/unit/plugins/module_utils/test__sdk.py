@@ -146,14 +146,9 @@ def test_own_errors_are_not_connection_faults(sdk):
     assert not sdk.is_connection_fault(errors().OctaviaError("x", kind="timeout"))
 
 
-BUG_OSERROR = ("bug: is_connection_fault() takes every openstacksdk HTTP error (and every requests "
-               "HTTPError) for a connection fault, because they derive from requests' IOError (OSError)")
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_OSERROR)
 def test_api_error_http_is_one_sentence_naming_object_and_fault(sdk):
-    """Kept from test__base.py. keystoneauth raises requests' HTTPError, an OSError: today the
-    sentence reads 'the API answered HTTP 409: the API endpoint could not be reached (...)'."""
+    """Kept from test__base.py. keystoneauth raises requests' HTTPError, an OSError; an error that
+    carries an HTTP status had an answer, so it is never 'could not be reached'."""
     exc = http_error(409, {"faultstring": "Another Listener on this Load Balancer is already using "
                                           "protocol PROMETHEUS and protocol_port 8088"})
     err = sdk.api_error(exc, "create listener 'prometheus' on load balancer 'web'")
@@ -212,7 +207,6 @@ def test_to_plain(sdk):
     assert sdk.to_plain(Resource(junk=1)) == {"id": "x"}
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_OSERROR)
 @pytest.mark.parametrize("status", [400, 404, 409, 501])
 def test_sdk_http_errors_are_http_not_connection_faults(sdk, status):
     """openstacksdk's HttpException is an OSError. A 400 must read as an HTTP answer and must not
