@@ -234,3 +234,18 @@ def test_parse_listen_address(value, expected):
 def test_parse_listen_address_rejects(value):
     with pytest.raises(ValueError, match="web.listen-address"):
         parse_listen_address(value)
+
+
+def test_the_exporter_imports_no_ansible():
+    """The installed exporter has the collection's module_utils but no Ansible."""
+    import subprocess
+    import sys
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    code = ("import sys; sys.modules['ansible'] = None; import octavia_exporter.cli, "
+            "octavia_exporter.collect; print(sorted(m for m in sys.modules if m.startswith('ansible.')))")
+    env = {"PYTHONPATH": f"{repo / 'exporter' / 'src'}:{repo / '.build' / 'collections'}",
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
