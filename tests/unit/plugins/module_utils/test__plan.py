@@ -493,8 +493,8 @@ def test_plan_deletes_leftovers_last():
     """New: leftovers of an interrupted replace are deleted after everything else."""
     left = listener(id="left", protocol_port=9100)
     plan = p.plan_listener("present", listener(), want(protocol_port=9200), [left])
-    assert [(s["op"], s.get("id")) for s in plan["steps"]] == [("create", None), ("delete", "l-1"),
-                                                              ("delete", "left")]
+    assert [(s["op"], s.get("id")) for s in plan["steps"]] == [
+        ("create", None), ("delete", "l-1"), ("delete", "left")]
     plan = p.plan_listener("present", listener(allowed_cidrs=["192.0.2.0/24"]), want(), [left])
     assert plan["action"] == "update"
     assert [(s["op"], s.get("id")) for s in plan["steps"]] == [("update", "l-1"), ("delete", "left")]

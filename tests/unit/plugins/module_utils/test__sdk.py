@@ -142,6 +142,13 @@ def test_is_connection_fault_and_is_transient(sdk, exc, connection, transient):
     assert sdk.is_transient(exc) is transient
 
 
+def test_requests_connection_errors_are_connection_faults(sdk):
+    """keystoneauth is absent here; a requests ConnectionError (no answer) is still one."""
+    exc = requests.ConnectionError("Max retries exceeded ([Errno 111] Connection refused)")
+    assert sdk.is_connection_fault(exc) and sdk.is_transient(exc)
+    assert sdk.api_error(exc, "list load balancers").extra["kind"] == "connection"
+
+
 def test_own_errors_are_not_connection_faults(sdk):
     assert not sdk.is_connection_fault(errors().OctaviaError("x", kind="timeout"))
 
@@ -210,8 +217,8 @@ def test_to_plain(sdk):
 @pytest.mark.parametrize("status", [400, 404, 409, 501])
 def test_sdk_http_errors_are_http_not_connection_faults(sdk, status):
     """openstacksdk's HttpException is an OSError. A 400 must read as an HTTP answer and must not
-    be retried: today write() retries it (and a 501) until the deadline, and the message says
-    'the API endpoint could not be reached (...)' after 'the API answered HTTP 400'."""
+    be retried (found here: write() retried it, and a 501, until the deadline, and the message
+    said 'the API endpoint could not be reached (...)' after 'the API answered HTTP 400')."""
     exc = SdkShapedError(status, "Invalid input for field/attribute description.")
     assert not sdk.is_connection_fault(exc)
     assert not sdk.is_transient(exc)
