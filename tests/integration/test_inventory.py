@@ -131,8 +131,9 @@ def inventory(relay, tmp_path):
     return run
 
 
-def scoped(fleet, **config):
-    return dict({"name_pattern": fleet["prefix"] + "-*"}, **config)
+def scoped(fleet, filters=None, **config):
+    """A source limited to this fleet: its name pattern, plus further filters and options."""
+    return dict(filters=dict({"name_pattern": fleet["prefix"] + "-*"}, **(filters or {})), **config)
 
 
 def test_one_host_per_load_balancer_with_its_variables(fleet, inventory):
@@ -199,7 +200,7 @@ def test_filters(fleet, inventory, config, expected):
     values = dict(fleet, newer=fleet["dup_new"].id[:8])
     config = dict((k, [v.format(**values) for v in val] if isinstance(val, list) else val.format(**values))
                   for k, val in config.items())
-    inv = inventory(scoped(fleet, **config))
+    inv = inventory(scoped(fleet, filters=config))
     assert inv.rc == 0, inv.stderr
     assert inv.hosts == set(f"{fleet['prefix']}-{name.format(**values)}" for name in expected)
 
@@ -231,7 +232,7 @@ def test_compose_groups_and_keyed_groups(fleet, inventory):
 def test_namesakes_oldest_keeps_the_name_and_names_are_stable(fleet, inventory):
     p = fleet["prefix"]
     first = inventory(scoped(fleet))
-    second = inventory(scoped(fleet, name_pattern=f"{p}-dup"))
+    second = inventory(scoped(fleet, filters=dict(name_pattern=f"{p}-dup")))
     for inv in (first, second):
         assert inv.hostvars[f"{p}-dup"]["octavia_lb"]["id"] == fleet["dup_old"].id
         assert inv.hostvars[f"{p}-dup_{fleet['dup_new'].id[:8]}"]["octavia_lb"]["id"] == fleet["dup_new"].id
@@ -241,7 +242,7 @@ def test_cost_is_a_handful_of_listings_not_one_request_per_load_balancer(lab, fl
     counts = {}
     for label, pattern in (("one", f"{fleet['prefix']}-web-1"), ("all", f"{fleet['prefix']}-*")):
         marker = lab.api_request_marker()
-        inv = inventory({"name_pattern": pattern})
+        inv = inventory({"filters": {"name_pattern": pattern}})
         requests = relay.requests_since(marker)
         assert inv.rc == 0, inv.stderr
         assert {r["method"] for r in requests} == {"GET"}
@@ -276,7 +277,7 @@ def test_several_clouds_and_regions(fleet, inventory, relay, tmp_path):
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(yaml.safe_dump({"clouds": {"fx-east": two_regions, "fx-west": lab_cloud}}))
     inv = inventory(scoped(fleet, clouds=["fx-east", {"cloud": "fx-west"}],
-                           name_pattern=fleet["prefix"] + "-web-1"),
+                           filters=dict(name_pattern=fleet["prefix"] + "-web-1")),
                     env={"OS_CLIENT_CONFIG_FILE": str(clouds)})
     assert inv.rc == 0, inv.stderr
     seen = sorted((v["octavia_lb_cloud"], v["octavia_lb_region"], v["octavia_lb_prometheus"][0]["labels"]["region"])
@@ -307,3 +308,39 @@ def test_an_unreadable_cloud_fails_or_is_skipped(fleet, inventory):
 def test_only_octavia_yml_files_are_read(fleet, inventory):
     inv = inventory(scoped(fleet), file_name="fleet.openstack.yml")
     assert fleet["prefix"] + "-web-1" not in inv.hosts
+
+
+# --- configuration errors and unreadable clouds fail loudly (issue 15, defects 4 and 5) ------
+
+UNPARSED_FAILS = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+
+
+@pytest.mark.parametrize("config, message", [
+    # A misspelt filter used to be ignored, and the source then selected the whole cloud.
+    ({"name_patern": "x-*"}, "Unknown option name_patern in the inventory source "),
+    ({"filters": {"name_patern": "x-*"}}, "Unknown load balancer filter name_patern; the filters are "
+                                          "project_ids, tags, name_pattern, providers, provisioning_statuses."),
+    ({"filters": {"tags": {"a": 1}}}, "The load balancer filter tags must be a list of strings"),
+    ({"clouds": [{"cloud": "octavia-lab", "regoin_name": "RegionOne"}]},
+     "Unknown option regoin_name in entry 1 of clouds; the known options are "),
+    ({"clouds": [{"cloud": "octavia-lab", "api_timeout": "soon"}]},
+     "api_timeout in entry 1 of clouds must be a whole number, not 'soon'."),
+    ({"clouds": [{"cloud": "octavia-lab", "regions": "RegionOne"}]},
+     "regions in entry 1 of clouds must be a list of region names, not 'RegionOne'."),
+])
+def test_bad_configuration_fails_with_a_sentence_naming_the_key(fleet, inventory, config, message):
+    failed = inventory(config, env=UNPARSED_FAILS)
+    assert failed.rc != 0 and message in " ".join(failed.stderr.split()), failed.stderr
+    # Ansible's default turns a failed source into a warning: still no host, still the sentence.
+    warned = inventory(config)
+    assert not warned.hosts and message in " ".join(warned.stderr.split()), warned.stderr
+
+
+def test_api_down_is_an_error_not_an_empty_fleet(lab, fleet, inventory):
+    """The inventory of a cloud whose API is down fails; it never reads as a fleet of 0."""
+    with lab.component_down("octavia-api"):
+        failed = inventory(scoped(fleet), env=UNPARSED_FAILS)
+    assert failed.rc != 0
+    text = " ".join(failed.stderr.split())
+    assert "Could not read the load balancers of the cloud from the OS_* environment or clouds.yaml" in text, text
+    assert "could not be reached" in text, text
