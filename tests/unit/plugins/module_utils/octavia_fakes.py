@@ -189,6 +189,11 @@ class FakeProxy:
     def create_listener(self, **body):
         fault = self._enter("create_listener", dict(body))
         with self._lock:
+            for item in self.store.values():
+                # Octavia's rule: one listener per port of a load balancer (TCP-based protocols).
+                if lb_of(item) == body["load_balancer_id"] and item.get("protocol_port") == body.get("protocol_port"):
+                    raise HttpError(409, "Another Listener on this Load Balancer is already using "
+                                         f"protocol_port {body.get('protocol_port')}")
             new = dict(body, id=f"new-{next(self._ids)}", provisioning_status=self.new_listener_status,
                        operating_status="ONLINE", load_balancers=[{"id": body["load_balancer_id"]}])
             del new["load_balancer_id"]

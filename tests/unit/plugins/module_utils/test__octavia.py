@@ -361,16 +361,39 @@ def test_write_a_reset_while_recovering_is_handled_like_the_write(o):
     """Found by these tests: a reset of recover()'s own listing left write() as a raw exception.
     A transient fault there means "not known yet": the write is tried again."""
     proxy, conn, clock = setup()
-    asked = []
+    answers = [ConnectionResetError(104, "Connection reset by peer"), None]
 
     def recover():
-        asked.append(clock.now)
-        raise ConnectionResetError(104, "Connection reset by peer")
+        answer = answers.pop(0) if answers else None
+        if answer is not None:
+            raise answer
+        return None
 
     call = scripted(ConnectionResetError(104, "reset"), "done")
     assert o.octavia.write(conn, lb(), "create listener 'p'", call, o.octavia.Deadline(60, clock),
                            recover=recover, sleep=clock.sleep) == "done"
-    assert call.calls == 2 and len(asked) == 1
+    assert call.calls == 2
+
+
+@pytest.mark.xfail(strict=True, reason="bug: when recover() itself meets a reset, write() sends the "
+                                       "write again instead of asking recover() again, so a create "
+                                       "whose answer was lost is sent twice")
+def test_write_asks_recover_again_before_sending_a_create_twice(o):
+    """A create went through, its answer was lost, and the listing recover() makes to find it
+    met a reset too: the create must not be sent again until recover() has answered."""
+    proxy, conn, clock = setup()
+    answers = [ConnectionResetError(104, "Connection reset by peer"), {"id": "made"}]
+
+    def recover():
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    call = scripted(ConnectionResetError(104, "reset"), {"id": "made twice"})
+    assert o.octavia.write(conn, lb(), "create listener 'p'", call, o.octavia.Deadline(60, clock),
+                           recover=recover, sleep=clock.sleep) == {"id": "made"}
+    assert call.calls == 1
 
 
 def test_write_a_refused_recovery_read_is_one_sentence(o):
