@@ -1,15 +1,16 @@
 """site.yml and teardown.yml end to end: the inventory plugin, the three roles, a real Prometheus.
 
-One module-scoped fleet in a project of its own (VIPs in 127.8.0.0/16), so that nobody else's
-load balancers in the shared lab become hosts: one serving HTTP through a pool, one bare, one
+One module-scoped fleet in a project of its own (VIPs in the lab's OCTAVIA_LAB_VIP_NET), so that
+nobody else's load balancers in the lab become hosts: one serving HTTP through a pool, one bare, one
 that already has a PROMETHEUS listener. The tests run in file order and share that state:
 check mode predicts the first run and writes nothing, the first run makes every load balancer
 an UP target, the second changes nothing, tags select one part, and teardown refuses to run
-unconfirmed, then removes everything and is idempotent too.
+unconfirmed, then removes everything and is idempotent too. An inventory without load balancers
+(empty, or a source that failed to load) stops site.yml at its start, unless
+octavia_listeners_allow_empty_fleet says that an empty fleet is expected.
 """
 import getpass
 import grp
-import ipaddress
 import json
 import os
 import time
@@ -23,7 +24,6 @@ from helpers.prometheus_server import PrometheusServer
 from lab.backends import HttpBackend
 from lab.factory import LoadBalancerFactory
 
-VIP_RANGE = ipaddress.ip_network("127.8.0.0/16")
 FAST = "2s"
 PROM_HOST = "site-prometheus"
 GRAFANA_HOST = "site-grafana"
@@ -33,7 +33,7 @@ GRAFANA_HOST = "site-grafana"
 def fleet(lab):
     conn = lab.connect()
     prefix = f"site-{uuid.uuid4().hex[:6]}"
-    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90, vip_range=VIP_RANGE)
+    factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
     backend = HttpBackend("127.0.0.1", 0, name=f"{prefix}-backend").start()
     try:
         web, bare, watched = (factory.create(name=f"{prefix}-{role}", vip_address=vip, project_id=prefix)
@@ -81,7 +81,7 @@ def inventory(fleet, prom, lab, tmp_path_factory):
     user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
     (root / "fleet.octavia.yml").write_text(json.dumps({
         "plugin": "octavia.monitoring.loadbalancers", "clouds": [lab.cloud],
-        "project_ids": [fleet["project"]]}))
+        "filters": {"project_ids": [fleet["project"]]}}))
     local = {"ansible_connection": "local", "ansible_host": "127.0.0.1",
              "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     (root / "hosts.yml").write_text(json.dumps({
@@ -206,3 +206,42 @@ def test_teardown_removes_everything_once(lab, fleet, inventory, prom):
 def record():
     """What one test saw and a later one compares against."""
     return {}
+
+
+EMPTY_FLEET_MESSAGE = "The inventory holds no load balancer (the group octavia_loadbalancers is empty)."
+
+
+@pytest.mark.parametrize("source", ["no load balancer", "unknown key"])
+def test_empty_inventory_stops_at_the_start(lab, tmp_path, source):
+    """issue 15 #5: an inventory source that fails to load looks like an empty fleet; site.yml
+    stops before its other plays instead of succeeding on no host."""
+    fleet_file = {"plugin": "octavia.monitoring.loadbalancers", "clouds": [lab.cloud],
+                  "filters": {"project_ids": [f"nobody-{uuid.uuid4().hex[:6]}"]}}
+    if source == "unknown key":
+        fleet_file["filters"] = {"name_patern": "web-*"}
+    grafana = tmp_path / "grafana"
+    user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
+    (tmp_path / "fleet.octavia.yml").write_text(json.dumps(fleet_file))
+    (tmp_path / "hosts.yml").write_text(json.dumps({"grafana": {"hosts": {GRAFANA_HOST: {
+        "ansible_connection": "local", "ansible_host": "127.0.0.1",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "octavia_grafana_become": False,
+        "octavia_grafana_file_owner": user, "octavia_grafana_file_group": group,
+        "octavia_grafana_provisioning_dir": str(grafana / "provisioning"),
+        "octavia_grafana_dashboards_dir": str(grafana / "dashboards"),
+        "octavia_grafana_reload_method": "none"}}}}))
+    inventory = {"path": tmp_path}
+
+    stopped = run(lab, inventory)
+    assert stopped.rc != 0, stopped
+    [failure] = [r for _name, r in stopped.task_results("localhost") if r.get("failed")]
+    assert failure["msg"].startswith(EMPTY_FLEET_MESSAGE)
+    assert "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true" in failure["msg"]
+    assert "octavia_listeners_allow_empty_fleet=true" in failure["msg"]
+    assert set(stopped.stats) == {"localhost"}, "a play after the check ran"
+    assert not grafana.exists()
+
+    expected = run(lab, inventory, extra_vars={"octavia_listeners_allow_empty_fleet": True})
+    assert expected.rc == 0, expected
+    assert changed_by_host(expected).get(GRAFANA_HOST, 0) > 0
+    assert (grafana / "dashboards").is_dir()
