@@ -72,8 +72,8 @@ def test_a_failed_call_fails_each_of_its_load_balancers():
     registered = {"results": [
         {"failed": False, "msg": "description must be at most 255 characters.", "changed": False,
          "item": {"load_balancers": ["id-1", "id-2"], "label": "c: 2 load balancer(s)"}},
-        {"failed": True, "changed": True, "msg": "connection reset", "item": {"load_balancers": None,
-                                                                               "label": "c: selected by filters"}},
+        {"failed": True, "changed": True, "msg": "connection reset",
+         "item": {"load_balancers": None, "label": "c: selected by filters"}},
         {"results": [item("ok")]},
     ]}
     items = rollout_items(registered)
@@ -285,8 +285,8 @@ def test_host_cidrs():
     }
     hosts = list(hostvars)
     assert host_cidrs(hosts, hostvars) == ["192.0.2.10/32", "2001:db8::5/128", "198.51.100.0/24", "127.0.0.5/32"]
-    assert host_cidrs(hosts, hostvars, invalid=True) == {"prom.example": "prom.example", "p6": "not-an-ip",
-                                                        "p7": "p7"}
+    assert host_cidrs(hosts, hostvars, invalid=True) == {
+        "prom.example": "prom.example", "p6": "not-an-ip", "p7": "p7"}
     assert host_cidrs([], {}) == [] and host_cidrs(None, {}, invalid=True) == {}
 
 
