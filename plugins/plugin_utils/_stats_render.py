@@ -308,4 +308,3 @@ def stats_exposition(load_balancers, prefix=DEFAULT_PREFIX, listeners=True):
             lines.append(f"# TYPE {name} {mtype}")
             lines += [f"{name}{labels} {stats[field]}" for labels, stats in series]
     return "".join(line + "\n" for line in lines)
-
