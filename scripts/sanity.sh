@@ -26,10 +26,13 @@ git -C "$dest" init -q && git -C "$dest" add -A && \
 
 cd "$dest"
 export PATH="$venv_bin:$PATH"
+# Both run, so that one report shows the findings of each; the script fails if either failed.
+status=0
 "$venv_bin/ansible-test" sanity --python 3.11 --color no "$@" 2>&1 \
-  | grep -v -e "^WARNING: Location .* is ignored" -e "^Looking in "
+  | grep -v -e "^WARNING: Location .* is ignored" -e "^Looking in " || status=1
 # The unit tests as ansible-test runs them (its own pytest configuration, package imports), in
 # this virtualenv, which holds the pytest plugins it wants (tests/requirements.txt).
 echo "== ansible-test units"
 "$venv_bin/ansible-test" units --python 3.11 --color no 2>&1 \
-  | grep -v -e "^WARNING: Using locale "
+  | grep -v -e "^WARNING: Using locale " || status=1
+exit "$status"
