@@ -141,8 +141,8 @@ def test_wait_deleted_load_balancer_fails_at_once(o, status):
 def test_wait_an_error_in_the_given_dict_is_read_again(o):
     """The dict may be stale; only a fresh read decides that the load balancer is broken."""
     proxy, conn, clock = setup()
-    found, _ = o.octavia.wait_lb_idle(conn, lb(provisioning_status="ERROR"), o.octavia.Deadline(60, clock),
-                                      sleep=clock.sleep)
+    found, _listener = o.octavia.wait_lb_idle(conn, lb(provisioning_status="ERROR"), o.octavia.Deadline(60, clock),
+                                              sleep=clock.sleep)
     assert found["provisioning_status"] == "ACTIVE" and proxy.ops() == ["get_load_balancer"]
 
 
@@ -224,8 +224,8 @@ def test_wait_retries_a_transient_read_failure(o, fault):
     the wait are most of the requests a rollout makes, so they meet most of the resets."""
     proxy, conn, clock = setup()
     proxy.faults["get_load_balancer"] = [fault]
-    found, _ = o.octavia.wait_lb_idle(conn, lb(provisioning_status="PENDING_UPDATE"),
-                                      o.octavia.Deadline(60, clock), sleep=clock.sleep)
+    found, _listener = o.octavia.wait_lb_idle(conn, lb(provisioning_status="PENDING_UPDATE"),
+                                              o.octavia.Deadline(60, clock), sleep=clock.sleep)
     assert found["provisioning_status"] == "ACTIVE"
 
 

@@ -92,9 +92,9 @@ def args(**kw):
 def test_four_way_check_apply_check_apply(no_sdk, monkeypatch, capsys, start, options, action):
     """check, apply, check again (unchanged), apply again (unchanged); check == apply."""
     proxy = FakeProxy(lbs=[lb()], listeners=start)
-    checked, _ = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
+    checked, _opened = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
     assert not set(proxy.ops()) & set(WRITES)
-    applied, _ = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
+    applied, _opened = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
     assert RESULT_KEYS <= set(applied) and "failed" not in applied
     for key in ("changed", "action", "outcome", "diff"):
         assert checked[key] == applied[key], key
@@ -105,8 +105,8 @@ def test_four_way_check_apply_check_apply(no_sdk, monkeypatch, capsys, start, op
         assert applied["listener"]["provisioning_status"] == "ACTIVE"
         assert checked["scrape_target"] == applied["scrape_target"] == "192.0.2.10:8088"
     writes = len(proxy.writes())
-    again_checked, _ = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
-    again, _ = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
+    again_checked, _opened = run_module(NAME, args(_ansible_check_mode=True, **options), proxy, monkeypatch, capsys)
+    again, _opened = run_module(NAME, args(**options), proxy, monkeypatch, capsys)
     for result in (again_checked, again):
         assert (result["changed"], result["action"], result["outcome"]) == (False, None, "unchanged")
     assert len(proxy.writes()) == writes
@@ -133,7 +133,7 @@ def test_invalid_options_fail_before_connecting(no_sdk, monkeypatch, capsys):
 
 def test_host_bits_warn(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
-    result, _ = run_module(NAME, args(allowed_cidrs=["10.1.2.3/8"]), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(allowed_cidrs=["10.1.2.3/8"]), proxy, monkeypatch, capsys)
     assert result["changed"] is False
     assert result["_warned"] == ["allowed_cidrs entry 10.1.2.3/8 has host bits set, so it allows the whole "
                                  "network 10.0.0.0/8; write 10.0.0.0/8 (or the host as a /32 or /128) to say "
@@ -141,15 +141,15 @@ def test_host_bits_warn(no_sdk, monkeypatch, capsys):
 
 
 def test_a_missing_load_balancer_fails_with_state_present(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, args(load_balancer="nope"), FakeProxy(lbs=[lb()]), monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(load_balancer="nope"), FakeProxy(lbs=[lb()]), monkeypatch, capsys)
     assert result["failed"] is True
     assert result["msg"] == ("Load balancer 'nope' was not found (no load balancer has that name or ID "
                              "among those these credentials can see).")
 
 
 def test_a_missing_load_balancer_is_unchanged_with_state_absent(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, args(load_balancer="nope", state="absent"), FakeProxy(lbs=[lb()]),
-                           monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(load_balancer="nope", state="absent"), FakeProxy(lbs=[lb()]),
+                                 monkeypatch, capsys)
     assert "failed" not in result
     assert {k: result[k] for k in RESULT_KEYS} == {
         "changed": False, "action": None, "outcome": "unchanged", "listener": None, "load_balancer": None,
@@ -160,7 +160,7 @@ def test_a_refused_replace_fails_unchanged_and_keeps_the_listener(no_sdk, monkey
     """Issue 15 defect 1: the single module reported changed=false after losing the listener."""
     proxy = FakeProxy(lbs=[lb()], listeners=[listener(protocol_port=9100)])
     proxy.faults["create_listener"] = [HttpError(400, "PROMETHEUS is not a valid option for protocol")]
-    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
     assert result["failed"] is True and result["changed"] is False and result["outcome"] == "failed"
     assert result["msg"].endswith("the existing listener 'prometheus' (l-1) on port 9100 was kept and still "
                                   "serves /metrics.")
@@ -170,7 +170,7 @@ def test_a_refused_replace_fails_unchanged_and_keeps_the_listener(no_sdk, monkey
 def test_an_unconfirmed_write_fails_but_reports_changed(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb()])
     proxy.new_listener_status = "ERROR"
-    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
     assert result["failed"] is True and result["changed"] is True and result["outcome"] == "unconfirmed"
 
 
@@ -178,19 +178,19 @@ def test_an_unconfirmed_write_fails_but_reports_changed(no_sdk, monkeypatch, cap
 def test_a_load_balancer_in_error_fails(no_sdk, monkeypatch, capsys, check_mode):
     """Issue 15 defect 2: reported 'unchanged' with rc 0 before."""
     proxy = FakeProxy(lbs=[lb(provisioning_status="ERROR")], listeners=[listener()])
-    result, _ = run_module(NAME, args(_ansible_check_mode=check_mode), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(_ansible_check_mode=check_mode), proxy, monkeypatch, capsys)
     assert result["failed"] is True and result["changed"] is False
     assert "is in provisioning status ERROR" in result["msg"]
 
 
 def test_a_stuck_load_balancer_fails_after_the_timeout(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb(provisioning_status="PENDING_UPDATE")], listeners=[listener()])
-    result, _ = run_module(NAME, args(timeout=0), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(timeout=0), proxy, monkeypatch, capsys)
     assert result["failed"] is True and result["outcome"] == "failed"
     assert result["msg"].startswith("Timed out after 0s waiting for load balancer 'web'")
 
 
 def test_a_provider_without_prometheus_fails_the_single_module(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, args(), FakeProxy(lbs=[lb(provider="ovn")]), monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(), FakeProxy(lbs=[lb(provider="ovn")]), monkeypatch, capsys)
     assert result["failed"] is True and result["outcome"] == "skipped" and result["changed"] is False
     assert "lb_stats_info" in result["msg"]

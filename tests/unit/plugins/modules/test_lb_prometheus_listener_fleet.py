@@ -54,7 +54,7 @@ def test_rollout_over_a_fleet_reports_each_load_balancer(no_sdk, monkeypatch, ca
 
 def test_a_failure_fails_the_task_with_every_result(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb(1), lb(2, provisioning_status="ERROR")])
-    result, _ = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
     assert result["failed"] is True and result["changed"] is True
     assert result["msg"].startswith("1 of 2 load balancers failed: lb-2 (00000002-aaaa-4bbb-8ccc-000000000000): "
                                     "Load balancer 'lb-2'")
@@ -65,8 +65,8 @@ def test_check_mode_equals_the_real_run(no_sdk, monkeypatch, capsys):
     start = [listener(2, allowed_cidrs=["192.0.2.0/24"]), listener(3, protocol_port=9100)]
     lbs = [lb(1), lb(2), lb(3)]
     checked_proxy = FakeProxy(lbs=lbs, listeners=start)
-    checked, _ = run_module(NAME, args(_ansible_check_mode=True), checked_proxy, monkeypatch, capsys)
-    applied, _ = run_module(NAME, args(), FakeProxy(lbs=lbs, listeners=start), monkeypatch, capsys)
+    checked, _opened = run_module(NAME, args(_ansible_check_mode=True), checked_proxy, monkeypatch, capsys)
+    applied, _opened = run_module(NAME, args(), FakeProxy(lbs=lbs, listeners=start), monkeypatch, capsys)
     assert not set(checked_proxy.ops()) & set(WRITES)
     assert checked["summary"] == applied["summary"] == {
         "total": 3, "changed": 3, "unchanged": 0, "skipped": 0, "failed": 0, "unconfirmed": 0,
@@ -76,8 +76,8 @@ def test_check_mode_equals_the_real_run(no_sdk, monkeypatch, capsys):
 
 def test_by_name_with_unknown_names(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb(1), lb(2)], listeners=[listener(1), listener(2)])
-    result, _ = run_module(NAME, {"allowed_cidrs": ["10.0.0.0/8"], "load_balancers": ["lb-2", "ghost"],
-                                  "fail_on_error": False}, proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"allowed_cidrs": ["10.0.0.0/8"], "load_balancers": ["lb-2", "ghost"],
+                                        "fail_on_error": False}, proxy, monkeypatch, capsys)
     assert [r["requested"] for r in result["results"]] == ["lb-2", "ghost"]
     assert result["results"][1]["msg"].startswith("Load balancer 'ghost' was not found")
 
@@ -100,13 +100,13 @@ def test_concurrency_is_capped(no_sdk, monkeypatch, capsys, concurrency):
 
 
 def test_unknown_filter_keys_fail(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, args(filters={"name_patern": "lb-*"}), FakeProxy(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(filters={"name_patern": "lb-*"}), FakeProxy(), monkeypatch, capsys)
     assert result["failed"] is True and "name_patern" in result["msg"]
 
 
 def test_filters_select_the_fleet(no_sdk, monkeypatch, capsys):
     proxy = FakeProxy(lbs=[lb(1), lb(2, project_id="p2"), lb(3, tags=["prod"])])
-    result, _ = run_module(NAME, args(filters={"project_ids": ["p1"]}, _ansible_check_mode=True), proxy,
-                           monkeypatch, capsys)
+    result, _opened = run_module(NAME, args(filters={"project_ids": ["p1"]}, _ansible_check_mode=True), proxy,
+                                 monkeypatch, capsys)
     assert [r["load_balancer"]["name"] for r in result["results"]] == ["lb-1", "lb-3"]
     assert json.dumps(result["summary"]).count('"total": 2') == 1

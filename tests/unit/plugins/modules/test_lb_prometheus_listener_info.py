@@ -37,7 +37,7 @@ def fleet():
 
 
 def test_items_and_load_balancers_without_listener(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"cloud": "lab"}, fleet(), monkeypatch, capsys, config=FakeConfig("lab", "R1"))
+    result, _opened = run_module(NAME, {"cloud": "lab"}, fleet(), monkeypatch, capsys, config=FakeConfig("lab", "R1"))
     assert result["changed"] is False
     [item] = result["prometheus_listeners"]
     assert item["scrape_target"] == "192.0.2.10:8088" and item["listener"]["id"] == "l-a"
@@ -46,15 +46,15 @@ def test_items_and_load_balancers_without_listener(no_sdk, monkeypatch, capsys):
 
 
 def test_filters_and_one_load_balancer(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"filters": {"name_pattern": "a*"}}, fleet(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"filters": {"name_pattern": "a*"}}, fleet(), monkeypatch, capsys)
     assert result["prometheus_listeners"] == []
     assert [x["name"] for x in result["load_balancers_without_listener"]] == ["api"]
-    result, _ = run_module(NAME, {"load_balancer": "web"}, fleet(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"load_balancer": "web"}, fleet(), monkeypatch, capsys)
     assert [x["listener"]["id"] for x in result["prometheus_listeners"]] == ["l-a"]
 
 
 def test_a_missing_load_balancer_is_an_empty_answer(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"load_balancer": "nope"}, fleet(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"load_balancer": "nope"}, fleet(), monkeypatch, capsys)
     assert "failed" not in result
     assert result["prometheus_listeners"] == [] and result["load_balancers_without_listener"] == []
 
@@ -71,13 +71,13 @@ def test_unknown_filter_fails(no_sdk, monkeypatch, capsys):
     ("floating_ip", FakeNetwork([FloatingIP("port-web", "203.0.113.5")]), "203.0.113.5:8088"),
 ])
 def test_address_choice(no_sdk, monkeypatch, capsys, address, network, target):
-    result, _ = run_module(NAME, {"address": address, "load_balancer": "web"}, fleet(), monkeypatch, capsys,
-                           network=network)
+    result, _opened = run_module(NAME, {"address": address, "load_balancer": "web"}, fleet(), monkeypatch, capsys,
+                                 network=network)
     assert result["prometheus_listeners"][0]["scrape_target"] == target
 
 
 def test_floating_ip_without_a_network_service_says_so(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"address": "floating_ip"}, fleet(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"address": "floating_ip"}, fleet(), monkeypatch, capsys)
     assert result["failed"] is True
     assert result["msg"] == ("address=floating_ip needs the network service to look up floating IPs, but "
                              "the cloud has no network service in its catalog; use address=vip or "
@@ -92,7 +92,7 @@ def test_catalog(no_sdk, monkeypatch, capsys):
                          "listeners": [], "loadbalancers": [{"id": B}]}]
     proxy.member_store = {"p-1": [{"id": "m-1", "name": "a", "address": "10.0.0.1", "protocol_port": 80,
                                    "weight": 1}], "p-2": []}
-    result, _ = run_module(NAME, {"catalog": True}, proxy, monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"catalog": True}, proxy, monkeypatch, capsys)
     [item] = result["prometheus_listeners"]
     assert [x["id"] for x in item["catalog"]["listeners"]] == ["h-a", "l-a"]
     assert [x["id"] for x in item["catalog"]["pools"]] == ["p-1"]

@@ -22,21 +22,21 @@ def proxy():
 
 
 def test_every_load_balancer_and_totals(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {}, proxy(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {}, proxy(), monkeypatch, capsys)
     assert [x["name"] for x in result["load_balancers"]] == ["api", "web"]
     assert result["totals"]["bytes_in"] == 15 and result["totals"]["total_connections"] == 2
     assert "listeners" not in result["load_balancers"][0]
 
 
 def test_with_listeners_and_filters(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"include_listeners": True, "filters": {"providers": ["OVN"]}}, proxy(),
-                           monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"include_listeners": True, "filters": {"providers": ["OVN"]}}, proxy(),
+                                 monkeypatch, capsys)
     [item] = result["load_balancers"]
     assert item["name"] == "web" and [x["id"] for x in item["listeners"]] == ["l-a"]
 
 
 def test_one_listener_found_anywhere(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"listener": "http"}, proxy(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"listener": "http"}, proxy(), monkeypatch, capsys)
     [item] = result["load_balancers"]
     assert item["id"] == A and [x["id"] for x in item["listeners"]] == ["l-a"]
 
@@ -44,7 +44,7 @@ def test_one_listener_found_anywhere(no_sdk, monkeypatch, capsys):
 def test_a_load_balancer_deleted_while_reading_is_left_out_with_a_warning(no_sdk, monkeypatch, capsys):
     fake = proxy()
     del fake.stats[B]
-    result, _ = run_module(NAME, {}, fake, monkeypatch, capsys)
+    result, _opened = run_module(NAME, {}, fake, monkeypatch, capsys)
     assert [x["name"] for x in result["load_balancers"]] == ["web"]
     assert result["_warned"] == [f"Skipped load balancer 'api' ({B}): it was deleted while its statistics "
                                  "were read."]
@@ -53,17 +53,17 @@ def test_a_load_balancer_deleted_while_reading_is_left_out_with_a_warning(no_sdk
 def test_a_statistics_failure_names_the_object(no_sdk, monkeypatch, capsys):
     fake = proxy()
     fake.faults["get_listener_statistics"] = [HttpError(500, "boom")]
-    result, _ = run_module(NAME, {"load_balancer": "web", "include_listeners": True}, fake, monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"load_balancer": "web", "include_listeners": True}, fake, monkeypatch, capsys)
     assert result["failed"] is True
     assert result["msg"] == (f"Could not read the statistics of listener 'http' (l-a) on load balancer 'web' "
                              f"({A}): the API answered HTTP 500: boom.")
 
 
 def test_a_missing_load_balancer_is_an_empty_answer(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"load_balancer": "nope"}, proxy(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"load_balancer": "nope"}, proxy(), monkeypatch, capsys)
     assert result["load_balancers"] == [] and "failed" not in result
 
 
 def test_concurrency_is_capped(no_sdk, monkeypatch, capsys):
-    result, _ = run_module(NAME, {"concurrency": 64}, proxy(), monkeypatch, capsys)
+    result, _opened = run_module(NAME, {"concurrency": 64}, proxy(), monkeypatch, capsys)
     assert result["failed"] is True and result["msg"].startswith("concurrency must be between 1 and 32")
