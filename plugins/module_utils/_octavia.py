@@ -76,10 +76,9 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
     :raises OctaviaError: not found (unless ``ignore_missing``), the name is
         ambiguous (the message and ``candidates`` list the IDs), or the API failed.
     """
-    lbapi = conn.load_balancer
     if _UUID.match(name_or_id):
         try:
-            return to_plain(lbapi.get_load_balancer(name_or_id))
+            return to_plain(conn.load_balancer.get_load_balancer(name_or_id))
         except Exception as exc:
             if not is_not_found(exc):
                 raise api_error(exc, f"read load balancer {name_or_id}") from None
@@ -90,8 +89,11 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
     return lb
 
 
-def _listing(doing, call, **query):
+def _listing(conn, doing, method, **query):
+    # The proxy is looked up inside the try: its first use runs version discovery,
+    # which is where an unreachable endpoint shows first.
     try:
+        call = getattr(conn.load_balancer, method)
         return [to_plain(item) for item in call(**{k: v for k, v in query.items() if v})]
     except Exception as exc:
         raise api_error(exc, doing) from None
@@ -99,7 +101,7 @@ def _listing(doing, call, **query):
 
 def list_load_balancers(conn, project_id=None, tags=None, name=None):
     """List load balancers with server-side filters, in a stable order (name, then ID)."""
-    found = _listing("list load balancers", conn.load_balancer.load_balancers,
+    found = _listing(conn, "list load balancers", "load_balancers",
                      project_id=project_id, tags=list(tags or []), name=name)
     return sorted(found, key=lambda lb: (lb.get("name") or "", lb["id"]))
 
@@ -111,14 +113,14 @@ def list_listeners(conn, lb_id=None, protocol=None, project_id=None):
     honours is ``load_balancer_id``.
     """
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(f"list the listeners{scope}", conn.load_balancer.listeners,
+    return _listing(conn, f"list the listeners{scope}", "listeners",
                     load_balancer_id=lb_id, protocol=protocol, project_id=project_id)
 
 
 def list_pools(conn, lb_id=None, project_id=None):
     """List pools with one filtered listing (the SDK's key here is ``loadbalancer_id``)."""
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(f"list the pools{scope}", conn.load_balancer.pools,
+    return _listing(conn, f"list the pools{scope}", "pools",
                     loadbalancer_id=lb_id, project_id=project_id)
 
 
@@ -280,12 +282,12 @@ def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
     """
     if listener_id is None and lb.get("provisioning_status") == "ACTIVE":
         return lb, None
-    delay, lbapi, listener = 0.2, conn.load_balancer, None
+    delay, listener = 0.2, None
     status = lb.get("provisioning_status")
     while True:
         reading = describe(lb, "load balancer")
         try:
-            lb = to_plain(lbapi.get_load_balancer(lb["id"]))
+            lb = to_plain(conn.load_balancer.get_load_balancer(lb["id"]))
             status = lb.get("provisioning_status")
             if status in BROKEN_LB_STATES:
                 raise status_error(lb, "load balancer")
@@ -293,7 +295,7 @@ def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
                 if listener_id is None:
                     return lb, None
                 reading = f"listener {listener_id}"
-                listener = to_plain(lbapi.get_listener(listener_id))
+                listener = to_plain(conn.load_balancer.get_listener(listener_id))
                 if listener.get("provisioning_status") == "ACTIVE":
                     return lb, listener
                 if listener.get("provisioning_status") == "ERROR":
@@ -355,7 +357,7 @@ def write(conn, lb, doing, call, deadline, translate=None, recover=None, sleep=t
                 delay = min(delay * 2, 8.0)
                 lb = dict(lb, provisioning_status="PENDING_UPDATE")
                 if not busy and recover is not None:
-                    done = _recovered(recover, doing, deadline)
+                    done = _recovered(recover, doing, deadline, sleep)
                     if done is not None:
                         return done
                 continue
@@ -365,14 +367,25 @@ def write(conn, lb, doing, call, deadline, translate=None, recover=None, sleep=t
             raise api_error(exc, doing) from None
 
 
-def _recovered(recover, doing, deadline):
-    """Ask ``recover()`` whether a write went through; a transient fault of its own read means "not known yet"."""
-    try:
-        return recover()
-    except Exception as exc:
-        if is_transient(exc) and not deadline.expired():
-            return None
-        raise api_error(exc, doing) from None
+def _recovered(recover, doing, deadline, sleep):
+    """Ask ``recover()`` whether a write went through, until it can tell.
+
+    A transient fault of its own read is no answer: sending the write again
+    then could duplicate it, so the question is asked again (with backoff,
+    within the deadline) instead.
+
+    :returns: the object the write made, or ``None`` when it was not made.
+    :raises OctaviaError: ``recover()`` failed for good, or the deadline ran out.
+    """
+    delay = 0.5
+    while True:
+        try:
+            return recover()
+        except Exception as exc:
+            if not is_transient(exc) or deadline.expired():
+                raise api_error(exc, doing) from None
+        sleep(min(delay, max(deadline.remaining(), 0.01)))
+        delay = min(delay * 2, 8.0)
 
 
 # ---------------------------------------------------------------------------

@@ -278,7 +278,7 @@ class Rollout:
 
     def apply(self, item, state, conn, deadline):
         """Carry out the plan's steps in order (never in check mode)."""
-        lb, lbapi = state["lb"], conn.load_balancer
+        lb = state["lb"]
         # What stays when no step makes a new one: an update's or a cleanup's listener.
         listener = None if state["plan"]["action"] == "delete" else state["current"]
         confirmed = False
@@ -291,11 +291,11 @@ class Rollout:
             if step["op"] == "update":
                 listener = to_plain(write(
                     conn, lb, f"update {describe(state['current'], 'listener')}",
-                    lambda step=step: lbapi.update_listener(step["id"], **step["delta"]),
+                    lambda step=step: conn.load_balancer.update_listener(step["id"], **step["delta"]),
                     deadline, sleep=self.sleep))
             else:
                 write(conn, lb, f"delete listener {step['id']}",
-                      lambda step=step: lbapi.delete_listener(step["id"], ignore_missing=True),
+                      lambda step=step: conn.load_balancer.delete_listener(step["id"], ignore_missing=True),
                       deadline, sleep=self.sleep)
             state["writes"] += 1
             lb, confirmed = dict(lb, provisioning_status="PENDING_UPDATE"), False

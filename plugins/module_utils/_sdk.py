@@ -104,13 +104,22 @@ def connect(options):
     return conn
 
 
-def _name_timeouts(session):
-    """Make a timed-out request fail as a timeout, whatever catches it on the way.
+class EndpointUnreachable(ConnectionError):
+    """A request that got no answer at all: the connection was refused or reset."""
 
-    keystoneauth turns a request timeout into ``ConnectTimeout``, which its
-    version discovery then swallows: the user would read "Unable to find a
-    version discovery document". Raising our own error here, from the one
-    place every request passes, keeps the cause.
+    def __init__(self, url, cause):
+        super().__init__(f"the API at {url} could not be reached ({_strip(cause)})")
+        self.url = url
+
+
+def _name_timeouts(session):
+    """Make a timed-out or refused request fail as such, whatever catches it on the way.
+
+    keystoneauth turns a request timeout into ``ConnectTimeout`` and a refused
+    connection into ``ConnectFailure``, which its version discovery then
+    swallows: the user would read "Unable to find a version discovery
+    document". Raising our own errors here, from the one place every request
+    passes, keeps the cause.
     """
     if ksa_exc is None or getattr(session, "_octavia_timeouts_named", False):
         return
@@ -122,6 +131,10 @@ def _name_timeouts(session):
         except ksa_exc.ConnectTimeout as exc:
             raise OctaviaError(f"the API at {url} did not answer within {session.timeout} s",
                                kind="timeout") from exc
+        except ksa_exc.ConnectFailure as exc:
+            # Refused or reset: still a connection fault (retried by writes), but one
+            # that discovery cannot turn into "no version discovery document".
+            raise EndpointUnreachable(url, exc) from exc
 
     session.request = request
     session._octavia_timeouts_named = True
@@ -217,7 +230,9 @@ def api_error(exc, doing):
     status = http_status(exc)
     reason = fault_text(exc)
     kind = "http" if status else "other"
-    if is_connection_fault(exc):
+    if isinstance(exc, EndpointUnreachable):
+        reason, kind = str(exc), "connection"
+    elif is_connection_fault(exc):
         reason, kind = f"the API endpoint could not be reached ({reason})", "connection"
     elif ((ksa_exc is not None and isinstance(exc, ksa_exc.EndpointNotFound))
           or (HAS_OPENSTACKSDK and isinstance(exc, sdk_exc.EndpointNotFound))):

@@ -375,9 +375,6 @@ def test_write_a_reset_while_recovering_is_handled_like_the_write(o):
     assert call.calls == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: when recover() itself meets a reset, write() sends the "
-                                       "write again instead of asking recover() again, so a create "
-                                       "whose answer was lost is sent twice")
 def test_write_asks_recover_again_before_sending_a_create_twice(o):
     """A create went through, its answer was lost, and the listing recover() makes to find it
     met a reset too: the create must not be sent again until recover() has answered."""

@@ -335,9 +335,6 @@ def test_a_reset_before_the_create_took_effect_sends_it_again(o):
     assert item["listener"]["protocol_port"] == 8088
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a reset of recover()'s listing after a lost create answer "
-                                       "re-sends the create; Octavia refuses it (port in use) and the "
-                                       "load balancer is reported failed although its listener was made")
 def test_a_lost_create_answer_and_a_reset_while_recovering_still_make_one_listener(o):
     from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octavia_fakes import Lost
     proxy = FakeProxy(lbs=[lb()])

@@ -243,6 +243,7 @@ def _stand_ins():
     ksa_exc = types.ModuleType("keystoneauth1.exceptions")
     ksa_exc.ConnectionError = type("ConnectionError", (Exception,), {})
     ksa_exc.ConnectTimeout = type("ConnectTimeout", (ksa_exc.ConnectionError,), {})
+    ksa_exc.ConnectFailure = type("ConnectFailure", (ksa_exc.ConnectionError,), {})
     ksa_exc.EndpointNotFound = type("EndpointNotFound", (Exception,), {})
     openstack = types.ModuleType("openstack")
     openstack.exceptions = sdk_exc
@@ -358,10 +359,23 @@ def test_connect_names_a_timeout_as_a_timeout(fake_sdk):
     assert conn.session.request is wrapped          # wrapped once only
 
 
+def test_a_refused_connection_is_named_and_stays_a_connection_fault(fake_sdk):
+    """keystoneauth's version discovery swallows ConnectFailure ("Unable to find a version discovery
+    document"); the session wrapper raises EndpointUnreachable, a ConnectionError, instead."""
+    conn = fake_sdk.sdk.connect({})
+    conn.session.behaviour = fake_sdk.ksa.ConnectFailure("Connection refused")
+    with pytest.raises(fake_sdk.sdk.EndpointUnreachable) as err:
+        conn.session.request("http://127.0.0.1:9876/", "GET")
+    assert fake_sdk.sdk.is_transient(err.value)
+    assert str(fake_sdk.sdk.api_error(err.value, "list load balancers")) == (
+        "Could not list load balancers: the API at http://127.0.0.1:9876/ could not be reached "
+        "(Connection refused).")
+
+
 def test_other_session_errors_pass_unchanged(fake_sdk):
     conn = fake_sdk.sdk.connect({})
-    conn.session.behaviour = fake_sdk.ksa.ConnectionError("refused")
-    with pytest.raises(fake_sdk.ksa.ConnectionError):
+    conn.session.behaviour = fake_sdk.ksa.EndpointNotFound("none")
+    with pytest.raises(fake_sdk.ksa.EndpointNotFound):
         conn.session.request("http://127.0.0.1:9876/", "GET")
 
 
