@@ -86,7 +86,7 @@ def inventory(fleet, prom, lab, tmp_path_factory):
              "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     (root / "hosts.yml").write_text(json.dumps({
         "prometheus": {"hosts": {PROM_HOST: local}, "vars": {
-            "octavia_prometheus_sources": [{"cloud": lab.cloud, "project_id": fleet["project"]}],
+            "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"project_ids": [fleet["project"]]}}],
             "octavia_prometheus_config_file": str(prom.config_path),
             "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
             "octavia_prometheus_rules_dir": str(etc / "rules"),
