@@ -9,8 +9,8 @@ Standard library only, so any helper or test can import it:
         prom.query('up{job="octavia"}')
 
 The server runs with `--web.enable-lifecycle` (so POST /-/reload works, which is
-what the role's `http` reload method uses), a short retention and its own data
-directory. A pid file is written so the `signal` reload method can be tested too.
+what the role's `http` reload method uses; `lifecycle=False` leaves it out, to see
+a refused reload), a short retention and its own data directory. A pid file is written so the `signal` reload method can be tested too.
 
 As a script it keeps a server in the foreground (used by demos):
 
@@ -66,13 +66,14 @@ class PrometheusServer:
     """
 
     def __init__(self, config_path=None, config_text=None, port=None, workdir=None,
-                 binary=None, retention="2h", extra_args=(), host="127.0.0.1"):
+                 binary=None, retention="2h", extra_args=(), host="127.0.0.1", lifecycle=True):
         if not host.startswith("127."):
             raise ValueError("tests only listen on 127.0.0.0/8")
         self.binary = binary or shutil.which(DEFAULT_BINARY) or "/usr/bin/prometheus"
         self.host = host
         self.port = port
         self.retention = retention
+        self.lifecycle = lifecycle
         self.extra_args = list(extra_args)
         self._own_workdir = workdir is None
         self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="prom-test-"))
@@ -108,7 +109,7 @@ class PrometheusServer:
             f"--storage.tsdb.path={self.data_dir}",
             f"--storage.tsdb.retention.time={self.retention}",
             f"--web.listen-address={self.address}",
-            "--web.enable-lifecycle",
+            *(["--web.enable-lifecycle"] if self.lifecycle else []),
             "--log.level=info",
             *self.extra_args,
         ]
