@@ -372,6 +372,17 @@ def test_a_refused_connection_is_named_and_stays_a_connection_fault(fake_sdk):
         "(Connection refused).")
 
 
+def test_a_timeout_in_whole_seconds_reads_without_a_fraction(fake_sdk):
+    """keystoneauth may hold the timeout as a float; 10.0 reads as "10 s", 2.5 as "2.5 s"."""
+    conn = fake_sdk.sdk.connect({})
+    conn.session.behaviour = fake_sdk.ksa.ConnectTimeout("timed out")
+    for seconds, shown in ((10.0, "10"), (2.5, "2.5")):
+        conn.session.timeout = seconds
+        with pytest.raises(Exception) as err:
+            conn.session.request("http://127.0.0.1:9876/", "GET")
+        assert str(err.value) == f"the API at http://127.0.0.1:9876/ did not answer within {shown} s"
+
+
 def test_other_session_errors_pass_unchanged(fake_sdk):
     conn = fake_sdk.sdk.connect({})
     conn.session.behaviour = fake_sdk.ksa.EndpointNotFound("none")
