@@ -281,6 +281,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                     fleet["floating_ips"].get(lb.get("vip_port_id")),
                                     cloud_name, region, self.get_option("address")))
                 for lb in fleet["load_balancers"]]
+
     def populate(self, records):
         strict = self.get_option("strict")
         for name, record in zip(host_names(records), records):

@@ -129,7 +129,10 @@ def _name_timeouts(session):
         try:
             return original(url, method, *args, **kwargs)
         except ksa_exc.ConnectTimeout as exc:
-            raise OctaviaError(f"the API at {url} did not answer within {session.timeout} s",
+            seconds = session.timeout
+            if isinstance(seconds, float) and seconds.is_integer():
+                seconds = int(seconds)
+            raise OctaviaError(f"the API at {url} did not answer within {seconds} s",
                                kind="timeout") from exc
         except ksa_exc.ConnectFailure as exc:
             # Refused or reset: still a connection fault (retried by writes), but one

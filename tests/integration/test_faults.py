@@ -6,12 +6,13 @@ the case that broke and proof that nothing was lost. Faults come from the lab's 
 asked to produce (a listener in ERROR, a load balancer stuck in PENDING_UPDATE) are written into
 the lab's database, as a failed worker leaves them, and each test that does so says so.
 """
+import time
 import urllib.request
-import uuid
 
 import pytest
 
 from helpers.ansible_run import run_module
+from helpers.private_api import PrivateApi
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
 FLEET = "octavia.monitoring.lb_prometheus_listener_fleet"
@@ -44,7 +45,6 @@ def metrics_answer(address, port):
 
 
 def wait_metrics(address, port, seconds=20):
-    import time
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         status, body = metrics_answer(address, port)
@@ -92,46 +92,48 @@ def test_text_octavia_would_refuse_fails_in_check_mode_too(lab, lb_factory, conn
     assert proms(conn, lb.id) == before
 
 
-def test_replace_creates_first_and_keeps_the_old_listener_when_octavia_refuses(lab, lb_factory, conn):
-    """A refusal nobody can predict (the project's listener quota, set through the real quota
-    API) on a port change: the old listener stays, keeps serving, and the result says so."""
-    project = "fq-" + uuid.uuid4().hex[:8]
-    lb = lb_factory.create(project_id=project)
+@pytest.fixture
+def restricted_api(lab, tmp_path):
+    """A second API on the lab's database whose operator disallows PROMETHEUS listeners: the one
+    refusal of a create that no client can predict (the lab runs noauth, where Octavia skips
+    quotas, so the quota cannot serve)."""
+    api = PrivateApi(lab, tmp_path, "restricted", allow_prometheus_listeners="False")
+    yield api
+    api.stop()
+
+
+def test_replace_creates_first_and_keeps_the_old_listener_when_octavia_refuses(lab, lb_factory, conn,
+                                                                             restricted_api):
+    """A port change whose create Octavia refuses: the old listener stays, keeps serving, and the
+    result says so. It used to be deleted first, and lost."""
+    lb = lb_factory.create()
     old = module(lab, dict(load_balancer=lb.id, allowed_cidrs=CIDRS))["listener"]
     assert wait_metrics(lb.vip_address, 8088)
-    conn.load_balancer.update_quota(project, listeners=1)
-    try:
-        result = module(lab, dict(load_balancer=lb.id, allowed_cidrs=CIDRS, protocol_port=9100))
-        assert result.get("failed") is True
-        assert (result["changed"], result["outcome"], result["action"]) == (False, "failed", "replace")
-        assert "quota" in result["msg"].lower(), result["msg"]
-        assert result["msg"].endswith(f"the existing listener 'prometheus' ({old['id']}) on port 8088 "
-                                      "was kept and still serves /metrics."), result["msg"]
-        assert result["listener"]["id"] == old["id"]
-        assert proms(conn, lb.id) == [(old["id"], "prometheus", 8088, "ACTIVE")]
-        assert metrics_answer(lb.vip_address, 8088)[0] == 200
-    finally:
-        conn.load_balancer.update_quota(project, listeners=-1)
-    # Once the quota allows it, the next run converges: create first, then delete the old one.
+    result = restricted_api.run(dict(load_balancer=lb.id, allowed_cidrs=CIDRS, protocol_port=9100))
+    assert result.get("failed") is True
+    assert (result["changed"], result["outcome"], result["action"]) == (False, "failed", "replace")
+    assert result["msg"].startswith("The operator of this cloud has disabled PROMETHEUS listeners")
+    assert result["msg"].endswith(f"the existing listener 'prometheus' ({old['id']}) on port 8088 "
+                                  "was kept and still serves /metrics."), result["msg"]
+    assert result["listener"]["id"] == old["id"]
+    assert proms(conn, lb.id) == [(old["id"], "prometheus", 8088, "ACTIVE")]
+    assert metrics_answer(lb.vip_address, 8088)[0] == 200
+    # Where creates are allowed, the next run converges: create first, then delete the old one.
     runs = four_ways(lab, dict(load_balancer=lb.id, allowed_cidrs=CIDRS, protocol_port=9100))
     assert [r["changed"] for r in runs] == [True, True, False, False]
     assert runs[0]["action"] == runs[1]["action"] == "replace"
     assert [x[2] for x in proms(conn, lb.id)] == [9100]
 
 
-def test_fleet_replace_refused_for_many_loses_no_listener(lab, lb_factory, conn):
-    """Through the fleet path: 4 load balancers whose replacement Octavia refuses keep theirs."""
-    project = "fq-" + uuid.uuid4().hex[:8]
-    lbs = lb_factory.create_many(4, project_id=project)
+def test_fleet_replace_refused_for_many_loses_no_listener(lab, lb_factory, conn, restricted_api):
+    """Through the fleet path (what the role runs): the campaign lost 30 listeners in one run."""
+    lbs = lb_factory.create_many(4)
     ids = [lb.id for lb in lbs]
     module(lab, dict(load_balancers=ids, allowed_cidrs=CIDRS), name=FLEET)
     before = {lb.id: proms(conn, lb.id) for lb in lbs}
-    conn.load_balancer.update_quota(project, listeners=4)
-    try:
-        args = dict(load_balancers=ids, allowed_cidrs=CIDRS, protocol_port=9100, fail_on_error=False)
-        checked, result = module(lab, args, name=FLEET, check=True), module(lab, args, name=FLEET)
-    finally:
-        conn.load_balancer.update_quota(project, listeners=-1)
+    args = dict(load_balancers=ids, allowed_cidrs=CIDRS, protocol_port=9100, fail_on_error=False)
+    checked = restricted_api.run(args, module=FLEET, check=True)
+    result = restricted_api.run(args, module=FLEET)
     assert checked["summary"]["changed"] == 4
     assert result["summary"]["failed"] == 4 and result["summary"]["changed"] == 0, result["summary"]
     assert {item["outcome"] for item in result["results"]} == {"failed"}

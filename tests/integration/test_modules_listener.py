@@ -7,10 +7,6 @@ load balancer that is still PENDING, an operator who disabled PROMETHEUS, a real
 the amphora's /metrics, and the API request counts of one create and one no-change run.
 """
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -19,7 +15,7 @@ import uuid
 import pytest
 
 from helpers.ansible_run import COLLECTIONS, REPO, ansible_env, run_module, run_playbook
-from lab import apilog
+from helpers.private_api import PrivateApi
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
 INFO = "octavia.monitoring.lb_prometheus_listener_info"
@@ -201,64 +197,6 @@ def set_column(lab, lb_id, column, value):
 # A second octavia-api on the lab's database and message queue is the lab API with its own
 # access log (so requests are attributed exactly, whatever else uses the shared lab) and, when
 # asked, its own [api_settings] (how an operator configures a deployment).
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrivateApi(object):
-    def __init__(self, lab, workdir, name, **api_settings):
-        self.lab, self.name = lab, name
-        port = free_port()
-        self.url = "http://127.0.0.1:%d" % port
-        settings = dict(bind_port=port, **api_settings)
-        override = workdir / ("%s.conf" % name)
-        override.write_text("[api_settings]\n" + "".join("%s = %s\n" % kv for kv in settings.items()))
-        self.log_path = workdir / ("%s.log" % name)
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([lab.s.binary("octavia-api"), "--config-file", str(lab.conf),
-                                      "--config-file", str(override)], stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        clouds = workdir / ("%s-clouds.yaml" % name)
-        clouds.write_text("clouds:\n  %s:\n    auth_type: none\n    auth:\n      endpoint: %s\n"
-                          "    load_balancer_endpoint_override: %s\n    region_name: RegionOne\n"
-                          % (name, self.url, self.url))
-        self.env = {"OS_CLIENT_CONFIG_FILE": str(clouds)}
-        self._wait_up()
-
-    def _wait_up(self):
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail("octavia-api %s did not start, see %s" % (self.name, self.log_path))
-            time.sleep(0.2)
-
-    def run(self, args, **kw):
-        full = dict(cloud=self.name)
-        full.update(args)
-        return run_module(LISTENER, full, env=self.env, **kw)
-
-    def marker(self):
-        return apilog.marker(self.log_path)
-
-    def requests_since(self, marker):
-        return apilog.requests_since(self.log_path, marker)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(15)
-        self._log.close()
-
 
 @pytest.fixture(scope="module")
 def own_api(lab, tmp_path_factory):
