@@ -229,7 +229,9 @@ def test_empty_inventory_stops_at_the_start(lab, tmp_path, source):
         "octavia_grafana_file_owner": user, "octavia_grafana_file_group": group,
         "octavia_grafana_provisioning_dir": str(grafana / "provisioning"),
         "octavia_grafana_dashboards_dir": str(grafana / "dashboards"),
-        "octavia_grafana_reload_method": "none"}}}}))
+        "octavia_grafana_reload_method": "none",
+        # No prometheus group in this inventory to take the datasource address from.
+        "octavia_grafana_datasource_url": "http://127.0.0.1:9090"}}}}))
     inventory = {"path": tmp_path}
 
     stopped = run(lab, inventory)
