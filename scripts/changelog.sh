@@ -7,6 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version: *//p' galaxy.yml)
+# The release deletes the fragments it takes in; one that git does not know would be lost.
+untracked=$(git ls-files --others --exclude-standard changelogs/fragments)
+if [ -n "$untracked" ]; then
+  echo "changelog: commit these fragments first (the release deletes the fragments it records):" >&2
+  echo "$untracked" >&2
+  exit 1
+fi
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export PATH="$PWD/.venv/bin:$PATH"
 antsibull-changelog lint
