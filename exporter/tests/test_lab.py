@@ -222,3 +222,25 @@ def test_amphorae_and_quotas(lab, lb_factory, exporter):
     assert usage is not None and usage >= 1
     assert proc.value("openstack_octavia_api_quota_limit", project_id=DEFAULT_PROJECT,
                       resource="loadbalancer") is not None
+
+
+def test_members_of_every_pool(lab, lb_factory, exporter):
+    """Members come from the status tree (pools a listener uses) and from their own listing
+    (a pool no listener uses), with their pool and load balancer."""
+    conn = lb_factory.conn
+    lb = lb_factory.create(listeners=[{
+        "protocol": "UDP", "protocol_port": 53, "name": "dns", "default_pool": {
+            "protocol": "UDP", "lb_algorithm": "ROUND_ROBIN", "name": "dns-pool",
+            "members": [{"address": "127.0.0.1", "protocol_port": 5353, "name": "dns-1"}]}}])
+    spare = conn.load_balancer.create_pool(loadbalancer_id=lb.id, protocol="TCP",
+                                           lb_algorithm="ROUND_ROBIN", name="spare")
+    conn.load_balancer.wait_for_load_balancer(lb.id, wait=60)
+    conn.load_balancer.create_member(spare.id, address="127.0.0.2", protocol_port=80, name="spare-1")
+    conn.load_balancer.wait_for_load_balancer(lb.id, wait=60)
+    proc = exporter()
+    members = {s.labels["member_name"]: s.labels
+               for s in proc.samples("openstack_octavia_api_member_info", loadbalancer_id=lb.id)}
+    assert sorted(members) == ["dns-1", "spare-1"]
+    assert members["spare-1"]["pool_id"] == spare.id and members["spare-1"]["member_port"] == "80"
+    assert proc.state("openstack_octavia_api_member_operating_status",
+                      member_id=members["dns-1"]["member_id"]) == "NO_MONITOR"

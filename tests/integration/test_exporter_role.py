@@ -21,6 +21,9 @@ import yaml
 from helpers.ansible_run import run_playbook
 
 
+SECRET = "s3cret-Value-8f2e"
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -33,6 +36,9 @@ def role(tmp_path, lab, lb_factory):
     playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "connection": "local",
                                      "roles": [{"role": "octavia.monitoring.octavia_exporter"}]}]))
     clouds = yaml.safe_load(lab.clouds_yaml.read_text())["clouds"]
+    # A credential the exporter never uses, to prove no secret reaches the output.
+    clouds["unused"] = {"auth_type": "password", "auth": {"auth_url": "http://127.0.0.1:1/v3",
+                                                          "username": "u", "password": SECRET}}
     port = _free_port()
     base = dict(
         octavia_exporter_install_dir=str(tmp_path / "opt"),
@@ -78,9 +84,9 @@ def test_install_configure_run_and_remove(role, lb_factory):
     assert first.rc == 0, first
     clouds = role.config_dir / "clouds.yaml"
     assert stat.S_IMODE(clouds.stat().st_mode) == 0o600
-    assert "load_balancer_endpoint_override" in clouds.read_text()
+    assert "load_balancer_endpoint_override" in clouds.read_text() and SECRET in clouds.read_text()
     # The credentials never reach the output, not even in diff mode.
-    assert "auth_type" not in first.stdout
+    assert SECRET not in predicted.stdout and SECRET not in first.stdout
     config = yaml.safe_load((role.config_dir / "config.yml").read_text())
     assert config["sources"][0]["cloud"] == lb_factory.conn.config.name
     assert config["interval"] == 2

@@ -10,7 +10,8 @@ The requests a cycle makes, for a source whose filters name at most one project:
 - one status tree per load balancer that has a pool: Octavia 19 lists members only
   below one pool (``GET /v2/lbaas/pools/{id}/members``); the status tree
   (``GET /v2/lbaas/loadbalancers/{id}/status``) is the cheapest way to read them, one
-  request for every pool of a load balancer;
+  request for every pool of a load balancer that a listener uses (a pool that no
+  listener uses is listed on its own);
 - one statistics read per listener (Octavia has no bulk statistics endpoint).
 
 The per-object reads run with at most ``concurrency`` requests in flight.
@@ -274,10 +275,18 @@ def read(conn, settings, concurrency, labels, connect):
 
     members = None
     if settings["members"]:
-        with_pools = sorted({parent_lb_id(p) for p in pools} - {None})
+        with_pools = sorted({parent_lb_id(p) for p in pools if p.get("listeners")} - {None})
         trees = _bounded(_status_tree, with_pools, concurrency,
                          lambda lb_id: f"read the status tree of load balancer {lb_id}", conn, connect)
         members = [m for lb_id in with_pools for m in trees.get(lb_id, [])]
+        # The status tree walks listeners, so a pool no listener uses is not in it:
+        # those few pools are listed one by one.
+        orphans = {p["id"]: p for p in pools if not p.get("listeners")}
+        listed = _bounded(lambda pool_id, c: _octavia.list_members(c, orphans[pool_id]),
+                          sorted(orphans), concurrency,
+                          lambda pool_id: f"list the members of pool {pool_id}", conn, connect)
+        members += [dict(m, pool_id=pool_id, loadbalancer_id=parent_lb_id(orphans[pool_id]))
+                    for pool_id, found in sorted(listed.items()) for m in found]
 
     stats = {}
     if settings["statistics"]:
