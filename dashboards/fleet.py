@@ -131,6 +131,71 @@ def top_n():
     ]
 
 
+# The octavia-exporter's series (exporter/README.md). Its state series carry IDs only;
+# joining its loadbalancer_info scopes them to the chosen clouds, regions and projects.
+API = "openstack_octavia_api_"
+AMPHORA_PROVIDERS = 'provider=~"amphora|amphorav2|octavia"'
+
+
+def in_scope(expr):
+    """`expr` limited to the load balancers in scope, through the exporter's loadbalancer_info."""
+    return f"({expr}) and on (loadbalancer_id) {metric(API + 'loadbalancer_info', *SCOPE)}"
+
+
+def fleet_state():
+    """The state of the fleet as Octavia's API reports it (from octavia-exporter)."""
+    def state(name, *matchers):
+        return metric(API + name, *matchers) + " == 1"
+
+    def count(expr):
+        return f"count({in_scope(expr)}) or vector(0)"
+
+    listener_quota = ('resource="listener"', 'project_id=~"$project"')
+    quota = (f"{metric(API + 'quota_usage', *listener_quota)}"
+             f" / ({metric(API + 'quota_limit', *listener_quota)} > 0)")
+    sources = metric(API + "source_up", 'cloud=~"$cloud"')
+    last_success = metric(API + "source_last_success_timestamp_seconds", 'cloud=~"$cloud"')
+    return [
+        p.stat_panel("Provisioning ERROR", "Load balancers Octavia reports in provisioning status ERROR: "
+                     "Octavia refuses every change to them until they are failed over or deleted.",
+                     "short", [p.query(count(state("loadbalancer_provisioning_status", 'status="ERROR"')),
+                                       "error", instant=True)],
+                     steps=[(None, p.GREEN), (1, p.RED)]),
+        p.stat_panel("Pending", "Load balancers in a PENDING_* provisioning status now (one stuck there "
+                     "raises OctaviaLoadBalancerStuckPending).",
+                     "short", [p.query(count(state("loadbalancer_provisioning_status", 'status=~"PENDING_.*"')),
+                                       "pending", instant=True)],
+                     steps=[(None, p.GREEN), (1, p.ORANGE)]),
+        p.stat_panel("Unmonitored", "Amphora load balancers without a PROMETHEUS listener: their amphora "
+                     "metrics are not scraped.",
+                     "short", [p.query(count(f"{metric(API + 'loadbalancer_prometheus_listeners', AMPHORA_PROVIDERS)}"
+                                             " == 0"), "unmonitored", instant=True)],
+                     steps=[(None, p.GREEN), (1, p.ORANGE)]),
+        p.stat_panel("Amphorae in ERROR", "Amphorae of the load balancers in scope in status ERROR.",
+                     "short", [p.query(count(state("amphora_status", 'status="ERROR"')), "error", instant=True)],
+                     steps=[(None, p.GREEN), (1, p.RED)]),
+        p.stat_panel("Exporter sources down", "Sources of octavia-exporter whose last cycle failed (their "
+                     "series keep their last values until it recovers).",
+                     "short", [p.query(f"count({sources} == 0) or vector(0)", "down", instant=True)],
+                     steps=[(None, p.GREEN), (1, p.RED)]),
+        p.stat_panel("Exporter data age", "Time since octavia-exporter last read every source completely.",
+                     "s", [p.query(f"time() - min({last_success})", "age", instant=True)],
+                     steps=[(None, p.GREEN), (300, p.ORANGE), (900, p.RED)]),
+        p.bargauge_panel("Load balancers by provisioning status", "How many load balancers in scope are "
+                         "in each provisioning status.", "short",
+                         [p.query(agg("sum", ("status",), in_scope(state("loadbalancer_provisioning_status"))),
+                                  "{{status}}", instant=True)], width=8),
+        p.bargauge_panel("Load balancers by operating status", "How many load balancers in scope are in "
+                         "each operating status.", "short",
+                         [p.query(agg("sum", ("status",), in_scope(state("loadbalancer_operating_status"))),
+                                  "{{status}}", instant=True)], width=8),
+        p.bargauge_panel("Listener quota used", "The share of its Octavia listener quota each project uses "
+                         "(projects with an unlimited quota are not shown).", "percentunit",
+                         [p.query(agg("max", ("project_id",), quota), "{{project_id}}", instant=True)],
+                         width=8, steps=[(None, p.GREEN), (0.8, p.ORANGE), (0.95, p.RED)], max_value=1),
+    ]
+
+
 def per_lb_row():
     """The panels repeated once per load balancer (the row repeats over $loadbalancer)."""
     lb = ONE_LB
@@ -199,6 +264,9 @@ def build():
         builder = builder.with_panel(panel)
     builder = builder.with_panel(fleet_table())
     for panel in top_n():
+        builder = builder.with_panel(panel)
+    builder = builder.with_row(Row("Fleet state (Octavia API, from octavia-exporter)"))
+    for panel in fleet_state():
         builder = builder.with_panel(panel)
     builder = builder.with_row(Row("$loadbalancer").repeat("loadbalancer"))
     for panel in per_lb_row():
