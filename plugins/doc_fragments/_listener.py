@@ -93,9 +93,63 @@ options:
       - Time in milliseconds to wait for additional TCP packets for content inspection
         (0 to 31536000000).
     type: int
+  default_tls_container_ref:
+    description:
+      - Reference of the certificate bundle (certificate, key, intermediates) that the listener
+        serves C(/metrics) with over TLS, for example a Barbican secret container URL.
+      - With it (or O(sni_container_refs)) Prometheus must scrape over HTTPS; the
+        C(octavia.monitoring.octavia_prometheus) role does so for such listeners.
+      - Updated in place. The empty string removes TLS from the listener, in place, when Octavia
+        allows it; a listener that still has O(client_ca_tls_container_ref) cannot lose its
+        certificate, which is refused before any write.
+    type: str
+  sni_container_refs:
+    description:
+      - References of further certificate bundles, chosen by the server name the client asks for.
+      - Compared as a set.
+    type: list
+    elements: str
+  client_ca_tls_container_ref:
+    description:
+      - Reference of the CA that signs the client certificates the listener accepts, for
+        O(client_authentication). Needs O(default_tls_container_ref) or O(sni_container_refs).
+      - The empty string removes it.
+    type: str
+  client_authentication:
+    description:
+      - Whether the listener asks clients for a certificate signed by O(client_ca_tls_container_ref).
+      - V(MANDATORY) refuses, in the TLS handshake, a client without one, so only Prometheus
+        servers with a client certificate can scrape. V(OPTIONAL) and V(MANDATORY) need
+        O(client_ca_tls_container_ref).
+    type: str
+    choices: [NONE, OPTIONAL, MANDATORY]
+  client_crl_container_ref:
+    description:
+      - Reference of the revocation list of O(client_ca_tls_container_ref); the empty string removes it.
+    type: str
+  tls_versions:
+    description:
+      - TLS versions the listener accepts, compared as a set; only with a certificate.
+      - The cloud's operator may refuse versions below its minimum; the API then says so.
+    type: list
+    elements: str
+    choices: [SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+  tls_ciphers:
+    description:
+      - OpenSSL cipher string for TLS 1.2 and older, for example C(ECDHE-ECDSA-AES256-GCM-SHA384);
+        only with a certificate.
+    type: str
+  alpn_protocols:
+    description:
+      - ALPN protocols the listener offers, in order of preference; only with a certificate.
+    type: list
+    elements: str
+    choices: [h2, http/1.1, http/1.0]
 notes:
   - Every option is validated before anything is written, so check mode predicts what Octavia
-    would refuse; the checks include lengths and characters, value ranges, the IP version of
+    would refuse; the checks include lengths and characters, value ranges, the rules that tie the
+    TLS settings together (a client CA needs a certificate, client authentication needs a client
+    CA, a revocation list needs a client CA), the IP version of
     O(allowed_cidrs) against the VIP, a port already used by another listener, the API version
     and a provider known not to support C(PROMETHEUS) listeners.
   - Octavia offers C(PROMETHEUS) listeners from API version 2.25 on (Octavia 9.0.0, OpenStack Xena).

@@ -21,7 +21,7 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._select import 
     prometheus_listeners,
     unsupported_provider_message,
 )
-from ansible_collections.octavia.monitoring.plugins.module_utils._targets import vip_addresses
+from ansible_collections.octavia.monitoring.plugins.module_utils._targets import uses_tls, vip_addresses
 
 OPEN_NETWORKS = ("0.0.0.0/0", "::/0")
 # Octavia added the PROMETHEUS protocol with API version 2.25, in its Xena
@@ -39,10 +39,20 @@ MAX_TIMEOUT_MS = 31536000000
 TIMEOUT_KEYS = ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
                 "timeout_tcp_inspect")
 
+# TLS on /metrics (Octavia API v2.25+ takes them on a PROMETHEUS listener);
+# every one of them can be updated in place.
+TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+ALPN_PROTOCOLS = ("h2", "http/1.1", "http/1.0")
+CLIENT_AUTH_MODES = ("NONE", "OPTIONAL", "MANDATORY")
+TLS_REF_KEYS = ("default_tls_container_ref", "client_ca_tls_container_ref", "client_crl_container_ref")
+TLS_KEYS = ("default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref",
+            "client_authentication", "client_crl_container_ref", "tls_versions", "tls_ciphers",
+            "alpn_protocols")
+
 # Everything the module manages, in diff order. protocol_port cannot be
 # updated by Octavia, so changing it replaces the listener.
 LISTENER_KEYS = ("name", "protocol_port", "allowed_cidrs", "description", "is_admin_state_up",
-                 "connection_limit", "tags") + TIMEOUT_KEYS
+                 "connection_limit", "tags") + TIMEOUT_KEYS + TLS_KEYS
 IMMUTABLE_KEYS = ("protocol_port",)
 # The optional listener settings both listener modules take, documented once in the
 # octavia.monitoring._listener doc fragment.
@@ -52,6 +62,14 @@ LISTENER_SETTINGS_SPEC = dict(
     connection_limit=dict(type="int"),
     tags=dict(type="list", elements="str"),
     **{key: dict(type="int") for key in TIMEOUT_KEYS},
+    default_tls_container_ref=dict(type="str"),
+    sni_container_refs=dict(type="list", elements="str"),
+    client_ca_tls_container_ref=dict(type="str"),
+    client_authentication=dict(type="str", choices=list(CLIENT_AUTH_MODES)),
+    client_crl_container_ref=dict(type="str"),
+    tls_versions=dict(type="list", elements="str", choices=list(TLS_VERSIONS)),
+    tls_ciphers=dict(type="str"),
+    alpn_protocols=dict(type="list", elements="str", choices=list(ALPN_PROTOCOLS)),
 )
 # The options that say which listener and what it must be, shared by both listener modules.
 LISTENER_SPEC = dict(
@@ -268,7 +286,38 @@ def listener_fault_translator(lb):
 # ---------------------------------------------------------------------------
 
 # Compared as sets; Octavia keeps neither their order nor duplicates.
-SET_KEYS = ("allowed_cidrs", "tags")
+SET_KEYS = ("allowed_cidrs", "tags", "sni_container_refs", "tls_versions")
+
+
+def check_tls_settings(after, want):
+    """Fail when the TLS settings a listener would end up with are ones Octavia refuses.
+
+    Octavia's own rules (octavia/api/v2/controllers/listener.py), checked on
+    the listener as it would be after the run, so check mode predicts them.
+
+    :param after: the listener's managed settings after the plan (comparable form).
+    :param want: what the task sets; a TLS-only setting is refused only when
+        the task gives it (Octavia reports default ``tls_versions`` on every
+        listener).
+    :raises PlanError: naming the setting and what it needs.
+    """
+    certificate = uses_tls(after)
+    client_ca = after.get("client_ca_tls_container_ref")
+    mode = after.get("client_authentication") or "NONE"
+    if client_ca and not certificate:
+        raise PlanError("client_ca_tls_container_ref needs a certificate to go with it: give "
+                        "default_tls_container_ref (or sni_container_refs) too.")
+    if mode != "NONE" and not client_ca:
+        raise PlanError(f"client_authentication {mode} needs client_ca_tls_container_ref, the CA "
+                        "that signs the certificates of the Prometheus servers.")
+    if after.get("client_crl_container_ref") and not client_ca:
+        raise PlanError("client_crl_container_ref needs client_ca_tls_container_ref: a revocation "
+                        "list belongs to a client CA.")
+    if not certificate:
+        for key in ("tls_versions", "tls_ciphers", "alpn_protocols"):
+            if want.get(key):
+                raise PlanError(f"{key} applies only to a listener that serves TLS: give "
+                                "default_tls_container_ref (or sni_container_refs) too.")
 
 
 def select_listener(listeners, name, port=None, adopt=True):
@@ -308,13 +357,21 @@ def select_listener(listeners, name, port=None, adopt=True):
 
 
 def comparable(key, value):
-    """Return ``value`` in the form used to compare and to show it in a diff."""
+    """Return ``value`` in the form used to compare and to show it in a diff.
+
+    A TLS reference given as the empty string means "none" (Octavia shows
+    ``null``), which is how a task removes it.
+    """
     if key == "allowed_cidrs":
         return normalise_cidrs(value or [])[0]
-    if key == "tags":
+    if key in SET_KEYS:
         return sorted(set(value or []))
     if key == "description":
         return value or ""
+    if key in TLS_REF_KEYS or key == "tls_ciphers":
+        return value or None
+    if key == "alpn_protocols":
+        return list(value or [])
     return value
 
 
@@ -359,10 +416,13 @@ def plan_listener(state, current, want, leftovers=()):
         return _plan("delete" if steps else None, steps, before, {})
     want = {k: comparable(k, v) for k, v in want.items()}
     if current is None:
-        return _plan("create", [dict(op="create", body=dict(want))], {}, dict(want))
+        check_tls_settings(want, want)
+        body = {k: v for k, v in want.items() if v is not None}
+        return _plan("create", [dict(op="create", body=body)], {}, dict(want))
     before = listener_view(current)
     after = dict(before, **want)
-    body = {k: v for k, v in after.items() if k != "id"}
+    check_tls_settings(after, want)
+    body = {k: v for k, v in after.items() if k != "id" and v is not None}
     if current.get("provisioning_status") == "ERROR":
         # Octavia lets a broken listener be deleted but not updated; it serves
         # nothing, so deleting it first loses nothing, and frees its port.

@@ -84,15 +84,25 @@ def target_labels(summary, listener, cloud=None, region=None):
     return labels
 
 
+def uses_tls(listener):
+    """True when a listener (or a planned one) serves /metrics over TLS."""
+    return bool(listener.get("default_tls_container_ref") or listener.get("sni_container_refs"))
+
+
 def scrape_items(summary, listeners, cloud=None, region=None, address="vip", name=None):
     """The scrape targets of one load balancer: the one builder of scrape items.
+
+    A listener with a certificate is scraped over HTTPS: its item says
+    ``scheme: https`` and its labels carry ``__scheme__``, which Prometheus
+    reads from service discovery, so one job can mix plain and TLS listeners.
+    ``client_auth`` says whether the listener asks for a client certificate.
 
     :param summary: ``lb_summary()`` of the load balancer.
     :param listeners: the load balancer's listener dicts (any protocol).
     :param address: one of ``ADDRESS_CHOICES`` (see ``scrape_host``).
     :param name: only the PROMETHEUS listener with this name or ID.
-    :returns: list of ``{listener, load_balancer, scrape_target, labels}``,
-        one per PROMETHEUS listener, sorted by port then ID.
+    :returns: list of ``{listener, load_balancer, scrape_target, labels,
+        scheme, client_auth}``, one per PROMETHEUS listener, sorted by port then ID.
     :raises PlanError: ``floating_ip`` asked for and the load balancer has none.
     """
     items = []
@@ -100,7 +110,12 @@ def scrape_items(summary, listeners, cloud=None, region=None, address="vip", nam
         if name is not None and name not in (listener.get("name"), listener["id"]):
             continue
         host = scrape_host(summary, address)
+        labels = target_labels(summary, listener, cloud, region)
+        scheme = "https" if uses_tls(listener) else "http"
+        if scheme == "https":
+            labels["__scheme__"] = scheme
         items.append(dict(listener=listener, load_balancer=summary,
                           scrape_target=scrape_target(host, listener["protocol_port"]),
-                          labels=target_labels(summary, listener, cloud, region)))
+                          labels=labels, scheme=scheme,
+                          client_auth=listener.get("client_authentication") or "NONE"))
     return items

@@ -141,9 +141,24 @@ prometheus_listeners:
       description: C(host:port) to scrape, chosen by O(address); an IPv6 address is in brackets.
       type: str
       sample: 192.0.2.10:8088
+    scheme:
+      description:
+        - V(https) for a listener that serves C(/metrics) over TLS (it has a certificate), else V(http).
+      type: str
+      sample: http
+      version_added: 1.0.0
+    client_auth:
+      description:
+        - The listener's C(client_authentication); with V(MANDATORY) only a scraper with a client
+          certificate signed by its client CA gets through the TLS handshake.
+      type: str
+      sample: NONE
+      version_added: 1.0.0
     labels:
       description:
         - Labels for the scrape target. C(cloud) and C(region) are present only where known.
+        - A TLS listener's labels also carry C(__scheme__=https), which Prometheus reads from
+          service discovery, so one scrape job can mix plain and TLS listeners.
       type: dict
       sample:
         loadbalancer_id: 0b9f6a47-5a2b-4d0e-8c3f-7d1e2a3b4c5d

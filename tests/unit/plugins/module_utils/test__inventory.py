@@ -130,7 +130,7 @@ def test_host_vars_shape():
     assert [x["id"] for x in out["octavia_lb_listeners"]] == ["l-0", "l-1"]
     assert set(out["octavia_lb_listeners"][0]) == set(inv.LISTENER_SUMMARY_KEYS)
     [item] = out["octavia_lb_prometheus"]
-    assert set(item) == {"listener", "load_balancer", "scrape_target", "labels"}
+    assert set(item) == {"listener", "load_balancer", "scrape_target", "labels", "scheme", "client_auth"}
     assert item["listener"] == prom
     assert item["scrape_target"] == "192.0.2.10:8088"
     assert item["labels"] == {"loadbalancer_id": LB_ID, "loadbalancer_name": "web",

@@ -19,7 +19,12 @@ def listener(**kw):
             "allowed_cidrs": ["10.0.0.0/8"], "description": "", "is_admin_state_up": True,
             "connection_limit": -1, "tags": [], "timeout_client_data": 50000,
             "timeout_member_connect": 5000, "timeout_member_data": 50000, "timeout_tcp_inspect": 0,
-            "load_balancers": [{"id": "lb-1"}], "provisioning_status": "ACTIVE"}
+            "load_balancers": [{"id": "lb-1"}], "provisioning_status": "ACTIVE",
+            # What Octavia 19 answers for a PROMETHEUS listener without TLS.
+            "default_tls_container_ref": None, "sni_container_refs": [],
+            "client_ca_tls_container_ref": None, "client_authentication": "NONE",
+            "client_crl_container_ref": None, "tls_versions": ["TLSv1.2", "TLSv1.3"],
+            "tls_ciphers": None, "alpn_protocols": ["http/1.1", "http/1.0"]}
     base.update(kw)
     return base
 
@@ -561,3 +566,61 @@ def test_predicted_listener_replaced_has_no_id(current, wanted):
     predicted = p.predicted_listener(current, p.plan_listener("present", current, wanted))
     assert "id" not in predicted and predicted["protocol_port"] == wanted["protocol_port"]
     assert predicted["provisioning_status"] == "ACTIVE"
+
+
+# --- TLS on /metrics (issue 14) ------------------------------------------------
+
+CERT, CA, CRL = "ref://cert", "ref://ca", "ref://crl"
+
+
+def test_tls_is_added_in_place_and_compared_idempotently():
+    wanted = want(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA,
+                  client_authentication="MANDATORY", tls_versions=["TLSv1.3", "TLSv1.2"])
+    plan = p.plan_listener("present", listener(), wanted)
+    assert plan["action"] == "update"
+    assert plan["steps"] == [dict(op="update", id="l-1", delta=dict(
+        default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_authentication="MANDATORY"))]
+    done = listener(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA,
+                    client_authentication="MANDATORY", tls_versions=["TLSv1.2", "TLSv1.3"])
+    assert p.plan_listener("present", done, wanted)["action"] is None
+
+
+def test_tls_versions_change_is_an_update():
+    current = listener(default_tls_container_ref=CERT)
+    plan = p.plan_listener("present", current, want(tls_versions=["TLSv1.3"]))
+    assert plan["steps"] == [dict(op="update", id="l-1", delta=dict(tls_versions=["TLSv1.3"]))]
+
+
+def test_an_empty_reference_removes_tls():
+    current = listener(default_tls_container_ref=CERT)
+    plan = p.plan_listener("present", current, want(default_tls_container_ref=""))
+    assert plan["steps"] == [dict(op="update", id="l-1", delta=dict(default_tls_container_ref=None))]
+    assert p.plan_listener("present", listener(), want(default_tls_container_ref=""))["action"] is None
+
+
+def test_create_with_tls_sends_no_empty_references():
+    plan = p.plan_listener("present", None, want(default_tls_container_ref=CERT, client_crl_container_ref=""))
+    body = plan["steps"][0]["body"]
+    assert body["default_tls_container_ref"] == CERT and "client_crl_container_ref" not in body
+
+
+@pytest.mark.parametrize("current, wanted, message", [
+    (None, dict(client_ca_tls_container_ref=CA), "client_ca_tls_container_ref needs a certificate"),
+    (None, dict(default_tls_container_ref=CERT, client_authentication="MANDATORY"),
+     "client_authentication MANDATORY needs client_ca_tls_container_ref"),
+    (None, dict(default_tls_container_ref=CERT, client_crl_container_ref=CRL),
+     "client_crl_container_ref needs client_ca_tls_container_ref"),
+    (None, dict(tls_versions=["TLSv1.3"]), "tls_versions applies only to a listener that serves TLS"),
+    # Removing the certificate of a listener that still asks for client certificates.
+    (dict(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_authentication="MANDATORY"),
+     dict(default_tls_container_ref=""), "client_ca_tls_container_ref needs a certificate"),
+])
+def test_tls_settings_octavia_refuses_fail_before_any_write(current, wanted, message):
+    with pytest.raises(p.PlanError, match=message):
+        p.plan_listener("present", listener(**current) if current else None, want(**wanted))
+
+
+def test_uses_tls():
+    assert p.uses_tls(dict(default_tls_container_ref=CERT))
+    assert p.uses_tls(dict(sni_container_refs=[CERT]))
+    assert not p.uses_tls(listener())

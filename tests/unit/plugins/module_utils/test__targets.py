@@ -90,7 +90,8 @@ def test_scrape_items_address_choice(address, fip, target):
     summary = t.lb_summary(LB, fip)
     [item] = t.scrape_items(summary, [listener()], address=address)
     assert item["scrape_target"] == target
-    assert set(item) == {"listener", "load_balancer", "scrape_target", "labels"}
+    assert set(item) == {"listener", "load_balancer", "scrape_target", "labels", "scheme", "client_auth"}
+    assert (item["scheme"], item["client_auth"]) == ("http", "NONE") and "__scheme__" not in item["labels"]
     assert item["load_balancer"] is summary
 
 
@@ -127,3 +128,15 @@ def test_scrape_items_cloud_and_region_labels():
 def test_scrape_items_one_listener_by_name_or_id(name, ids):
     listeners = [listener(), listener(id="l-2", name="metrics", protocol_port=9100)]
     assert [i["listener"]["id"] for i in t.scrape_items(t.lb_summary(LB), listeners, name=name)] == ids
+
+
+def test_tls_listeners_are_scraped_over_https_and_say_whether_they_want_a_client_certificate():
+    """Issue 14: one job can mix plain and TLS listeners through the __scheme__ SD label."""
+    summary = t.lb_summary(LB)
+    plain = listener()
+    tls = listener(id="l-tls", protocol_port=9443, default_tls_container_ref="ref://cert",
+                   client_authentication="MANDATORY")
+    items = t.scrape_items(summary, [tls, plain])
+    assert [(i["listener"]["id"], i["scheme"], i["client_auth"], i["labels"].get("__scheme__"))
+            for i in items] == [(plain["id"], "http", "NONE", None), ("l-tls", "https", "MANDATORY", "https")]
+    assert t.uses_tls(dict(sni_container_refs=["ref://sni"])) and not t.uses_tls(plain)
