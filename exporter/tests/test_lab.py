@@ -4,6 +4,8 @@ No mock of the API. The exporter runs as its own process (the command a service
 manager starts), reads only this test's load balancers (a name_pattern filter on the
 factory's prefix) and cycles every 2 s.
 """
+import importlib.util
+import pathlib
 import time
 
 import pymysql
@@ -103,25 +105,58 @@ scrape_configs:
                       message="the deleted target gone from Prometheus")
 
 
-def test_state_follows_the_database(lab, lb_factory, exporter):
+def _state_rules():
+    """octavia-state-alerts.yml.j2 rendered as the role renders it, with short for: durations."""
+    spec = importlib.util.spec_from_file_location(
+        "rules_render", pathlib.Path(__file__).parents[2] / "tests" / "unit" / "rules" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    durations = {f"octavia_prometheus_alert_{name}_for": "4s" for name in (
+        "lb_provisioning_error", "lb_stuck_pending", "lb_operating_status", "amphora_error",
+        "amphora_cert_expiring", "lb_unmonitored", "listener_quota", "exporter_down",
+        "api_source_failing")}
+    return module.render("octavia-state-alerts.yml.j2", octavia_prometheus_exporter_job_name="octavia-exporter",
+                         octavia_prometheus_alert_amphora_cert_expiring_days=14,
+                         octavia_prometheus_alert_listener_quota_ratio=0.9, **durations)
+
+
+def test_state_follows_the_database(lab, lb_factory, exporter, tmp_path):
     """The state set follows a provisioning status changed to ERROR (through the lab's DB:
-    Octavia's API has no call that sets ERROR), within one cycle, and back."""
+    Octavia's API has no call that sets ERROR) within one cycle, the alert fires in a real
+    Prometheus, and both follow the status back."""
     lb = lb_factory.create()
     proc = exporter()
     name = "openstack_octavia_api_loadbalancer_provisioning_status"
     assert proc.state(name, loadbalancer_id=lb.id) == "ACTIVE"
-    try:
-        assert db_execute(lab, "UPDATE load_balancer SET provisioning_status=%s WHERE id=%s",
-                          ("ERROR", lb.id)) == 1
-        proc.wait_for(lambda: proc.state(name, loadbalancer_id=lb.id) == "ERROR", 2 * INTERVAL + 5,
-                      "the state set at ERROR")
-        statuses = proc.samples(name, loadbalancer_id=lb.id)
-        assert len(statuses) == 6 and sum(s.value for s in statuses) == 1
-    finally:
-        db_execute(lab, "UPDATE load_balancer SET provisioning_status=%s WHERE id=%s",
-                   ("ACTIVE", lb.id))
-    proc.wait_for(lambda: proc.state(name, loadbalancer_id=lb.id) == "ACTIVE", 2 * INTERVAL + 5,
-                  "the state set back at ACTIVE")
+    rules = tmp_path / "octavia-state-alerts.yml"
+    rules.write_text(_state_rules())
+    config = f"""
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: ["{rules}"]
+scrape_configs:
+  - job_name: octavia-exporter
+    static_configs: [{{targets: ["127.0.0.1:{proc.port}"]}}]
+"""
+    with PrometheusServer(config_text=config, workdir=tmp_path / "prom") as prom:
+        try:
+            assert db_execute(lab, "UPDATE load_balancer SET provisioning_status=%s WHERE id=%s",
+                              ("ERROR", lb.id)) == 1
+            proc.wait_for(lambda: proc.state(name, loadbalancer_id=lb.id) == "ERROR", 2 * INTERVAL + 5,
+                          "the state set at ERROR")
+            statuses = proc.samples(name, loadbalancer_id=lb.id)
+            assert len(statuses) == 6 and sum(s.value for s in statuses) == 1
+            firing = prom.wait_for(lambda: [a for a in prom.alerts("OctaviaLoadBalancerProvisioningError",
+                                                                   state="firing")
+                                            if a["labels"]["loadbalancer_id"] == lb.id],
+                                   timeout=40, message="OctaviaLoadBalancerProvisioningError firing")
+            assert firing[0]["labels"]["loadbalancer_name"] == lb.name
+        finally:
+            db_execute(lab, "UPDATE load_balancer SET provisioning_status=%s WHERE id=%s",
+                       ("ACTIVE", lb.id))
+        proc.wait_for(lambda: proc.state(name, loadbalancer_id=lb.id) == "ACTIVE", 2 * INTERVAL + 5,
+                      "the state set back at ACTIVE")
+        prom.wait_for(lambda: not prom.alerts("OctaviaLoadBalancerProvisioningError", state="firing"),
+                      timeout=40, message="the alert resolved")
 
 
 def test_live_udp_statistics(lab, lb_factory, exporter):
