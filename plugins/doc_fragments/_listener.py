@@ -58,6 +58,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  allowed_cidrs_unenforced:
+    description:
+      - What to do when O(allowed_cidrs) cannot take effect on a load balancer, because it was
+        created with C(vip_sg_ids) (Octavia then leaves the VIP's security groups to the user and
+        adds no rule for the listener) or because its VIP port has port security disabled (checked
+        where the network API answers).
+      - V(warn) names the load balancer in a warning and goes on; V(fail) fails that load balancer
+        before anything is written for it.
+    type: str
+    choices: [warn, fail]
+    default: warn
   description:
     description:
       - Description of the listener, at most 255 characters.
@@ -152,6 +163,10 @@ notes:
     CA, a revocation list needs a client CA), the IP version of
     O(allowed_cidrs) against the VIP, a port already used by another listener, the API version
     and a provider known not to support C(PROMETHEUS) listeners.
+  - Before writing, the listener quota of each project where the run adds a listener is read once,
+    with the project's listeners. A load balancer whose new listener would exceed it is skipped,
+    with a reason that names the project, the quota and the usage; the others go on. Credentials
+    that may not read quotas get a warning, and Octavia decides at the create.
   - Octavia offers C(PROMETHEUS) listeners from API version 2.25 on (Octavia 9.0.0, OpenStack Xena).
   - Octavia locks a load balancer while it changes. Each write waits until the load balancer is
     C(ACTIVE), and is retried, with backoff and until O(timeout), when it is refused as

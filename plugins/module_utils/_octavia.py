@@ -190,6 +190,43 @@ def floating_ips_by_port(conn, port_id=None):
         raise api_error(exc, "list floating IPs") from None
 
 
+def port_security_by_port(conn, port_id=None):
+    """Map VIP port IDs to their ``port_security_enabled`` through the network service.
+
+    One listing of the ports Octavia owns (``device_owner=Octavia``), or of
+    one port; ``{}`` when the cloud has no usable network endpoint, so the
+    check is made where it can be and skipped where it cannot.
+
+    :raises OctaviaError: the network service answered with another error.
+    """
+    try:
+        if not conn.has_service("network"):
+            return {}
+        query = {"id": port_id} if port_id else {"device_owner": "Octavia"}
+        return {port.id: port.is_port_security_enabled for port in conn.network.ports(**query)}
+    except Exception as exc:
+        if _network_unavailable(exc):
+            return {}
+        raise api_error(exc, "list the VIP ports") from None
+
+
+def listener_quota(conn, project_id):
+    """The project's listener quota (``-1`` is unlimited), or ``None`` when it may not be read.
+
+    Octavia answers with the project's own quota or the configured default.
+    Credentials without the right to read quotas (HTTP 401/403) get ``None``,
+    and the caller goes on without the check.
+
+    :raises OctaviaError: any other API failure.
+    """
+    try:
+        return conn.load_balancer.get_quota(project_id).listeners
+    except Exception as exc:
+        if http_status(exc) in (401, 403):
+            return None
+        raise api_error(exc, f"read the listener quota of project {project_id}") from None
+
+
 def cloud_and_region(conn, params):
     """Return ``(cloud, region)`` labels where known, else ``None`` each."""
     cloud = params.get("cloud") if isinstance(params.get("cloud"), str) else None
@@ -202,33 +239,47 @@ def cloud_and_region(conn, params):
     return cloud or None, region or None
 
 
-def read_fleet(conn, filters=None, floating_ips=True):
+def read_fleet(conn, filters=None, floating_ips=True, port_security=False):
     """Read what a fleet needs from one cloud and region with a few listings.
 
     One listing of load balancers (filtered server-side where Octavia can),
-    one of listeners, one of floating IPs: never one request per load balancer.
+    one of listeners, one of floating IPs and, when asked, one of the VIP
+    ports: never one request per load balancer.
 
     :param filters: ``_select.normalise_filters()`` output.
+    :param port_security: also read the VIP ports' port security (for the
+        ``allowed_cidrs`` guard), where the network API answers.
     :returns: dict with ``load_balancers`` (matching, sorted by name then ID),
-        ``listeners`` (load balancer ID -> its listeners) and ``floating_ips``
-        (VIP port ID -> floating IP).
+        ``listeners`` (load balancer ID -> its listeners), ``floating_ips``
+        (VIP port ID -> floating IP), ``port_security`` (VIP port ID ->
+        ``port_security_enabled``, where the network API tells) and
+        ``listener_usage`` (project ID -> its listeners; projects whose
+        listeners were not all listed are missing).
     :raises OctaviaError: an API failure.
     """
     filters = filters or {}
     query = server_side_query(filters)
     lbs = [lb for lb in list_load_balancers(conn, project_id=query["project_id"], tags=query["tags"])
            if lb_matches(lb, filters)]
-    listeners, fips = {}, {}
+    fleet = dict(load_balancers=lbs, listeners={}, floating_ips={}, port_security={},
+                 listener_usage={})
     if lbs:
         wanted = {lb["id"] for lb in lbs}
-        listeners = {k: v for k, v in listeners_by_lb(
-            list_listeners(conn, project_id=query["project_id"])).items() if k in wanted}
-        if floating_ips:
-            fips = floating_ips_by_port(conn)[0]
-    return dict(load_balancers=lbs, listeners=listeners, floating_ips=fips)
+        every = list_listeners(conn, project_id=query["project_id"])
+        fleet["listeners"] = {k: v for k, v in listeners_by_lb(every).items() if k in wanted}
+        # Every listener of a listed project counts against its quota, not only the selected ones.
+        for item in every:
+            project = item.get("project_id")
+            fleet["listener_usage"][project] = fleet["listener_usage"].get(project, 0) + 1
+        if floating_ips or port_security:
+            fips, missing = floating_ips_by_port(conn)
+            fleet["floating_ips"] = fips if floating_ips else {}
+            if port_security and not missing:
+                fleet["port_security"] = port_security_by_port(conn)
+    return fleet
 
 
-def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True):
+def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True, port_security=False):
     """Read one load balancer in the shape of ``read_fleet()``: the fleet path for one.
 
     One lookup of the load balancer, one listing of its listeners and, when
@@ -241,11 +292,14 @@ def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True)
     lb = find_load_balancer(conn, name_or_id, ignore_missing=ignore_missing)
     if lb is None:
         return None
-    listeners = {lb["id"]: list_listeners(conn, lb["id"])}
-    fips = {}
-    if floating_ip and lb.get("vip_port_id"):
-        fips = floating_ips_by_port(conn, lb["vip_port_id"])[0]
-    return dict(load_balancers=[lb], listeners=listeners, floating_ips=fips)
+    fleet = dict(load_balancers=[lb], listeners={lb["id"]: list_listeners(conn, lb["id"])},
+                 floating_ips={}, port_security={}, listener_usage={})
+    if (floating_ip or port_security) and lb.get("vip_port_id"):
+        fips, missing = floating_ips_by_port(conn, lb["vip_port_id"])
+        fleet["floating_ips"] = fips if floating_ip else {}
+        if port_security and not missing:
+            fleet["port_security"] = port_security_by_port(conn, lb["vip_port_id"])
+    return fleet
 
 
 # ---------------------------------------------------------------------------

@@ -78,6 +78,7 @@ LISTENER_SPEC = dict(
     allowed_cidrs=dict(type="list", elements="str"),
     **LISTENER_SETTINGS_SPEC,
     state=dict(type="str", default="present", choices=["present", "absent"]),
+    allowed_cidrs_unenforced=dict(type="str", default="warn", choices=["warn", "fail"]),
 )
 
 
@@ -250,6 +251,63 @@ def check_port_free(listeners, port, lb, own_ids=()):
         raise PlanError(f"Port {port} on load balancer '{lb.get('name') or lb.get('id')}' is already "
                         f"used by the {other.get('protocol')} listener '{other.get('name') or ''}' "
                         f"({other['id']}); choose another protocol_port.")
+
+
+def unenforced_cidrs_reason(lb, port_security=None):
+    """Why ``allowed_cidrs`` cannot take effect on this load balancer, or ``None``.
+
+    Octavia enforces ``allowed_cidrs`` with the security group it manages on
+    the VIP port. A load balancer created with ``vip_sg_ids`` keeps the user's
+    security groups instead, and Octavia adds no listener rule (its
+    add_vip_sg_ids_amphora_driver release note); a VIP port without port
+    security filters nothing at all.
+
+    :param port_security: the VIP port's ``port_security_enabled`` where the
+        network API could tell, else ``None`` (not known).
+    """
+    name = lb.get("name") or lb.get("id")
+    if lb.get("vip_sg_ids"):
+        return (f"Load balancer '{name}' uses vip_sg_ids, so Octavia leaves its VIP's security "
+                "groups to you and does not enforce allowed_cidrs; /metrics is open to whatever "
+                "those groups allow: add a rule for the Prometheus servers to them.")
+    if port_security is False:
+        return (f"The VIP port of load balancer '{name}' has port security disabled, so nothing "
+                "enforces allowed_cidrs and /metrics is open to every address that reaches the VIP.")
+    return None
+
+
+def new_listeners(plan):
+    """The most listeners a plan adds at any moment (what counts against the quota)."""
+    peak = extra = 0
+    for step in plan["steps"]:
+        extra += 1 if step["op"] == "create" else -1 if step["op"] == "delete" else 0
+        peak = max(peak, extra)
+    return peak
+
+
+def allot_quota(needs, limits, usage):
+    """Give each load balancer that needs new listeners its share of its project's quota.
+
+    :param needs: list of ``(key, project_id, count)`` in the order to serve them.
+    :param limits: project ID -> listener quota (``-1`` unlimited; a project
+        missing here is not checked).
+    :param usage: project ID -> listeners the project has now.
+    :returns: dict key -> sentence for each load balancer that would exceed
+        its project's quota; they must be skipped before any write.
+    """
+    free = {p: (None if limit == -1 else limit - usage.get(p, 0)) for p, limit in limits.items()}
+    refused = {}
+    for key, project, count in needs:
+        if project not in free or free[project] is None or count == 0:
+            continue
+        if count <= free[project]:
+            free[project] -= count
+            continue
+        refused[key] = (f"Project {project} is at its listener quota: the limit is {limits[project]} "
+                        f"and {usage.get(project, 0)} listeners exist, so there is no room for this load "
+                        "balancer's PROMETHEUS listener; it was skipped before any write. Raise the "
+                        "project's listener quota, or free listeners.")
+    return refused
 
 
 # ---------------------------------------------------------------------------

@@ -34,20 +34,25 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import
     Deadline,
     api_versions,
     describe,
+    list_listeners,
+    listener_quota,
     map_bounded,
     wait_lb_idle,
     write,
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._plan import (
     LISTENER_KEYS,
+    allot_quota,
     check_api_versions,
     check_cidr_family,
     check_port_free,
     desired,
     listener_fault_translator,
+    new_listeners,
     plan_listener,
     predicted_listener,
     select_listener,
+    unenforced_cidrs_reason,
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import to_plain
 from ansible_collections.octavia.monitoring.plugins.module_utils._select import lacks_prometheus
@@ -163,6 +168,7 @@ class Rollout:
         self.clock = clock
         self.sleep = sleep
         self.present = params["state"] == "present"
+        self.warnings = []
 
     def run(self, fleet, selected, errors=()):
         """Plan every selected load balancer, then settle and apply the plans.
@@ -183,6 +189,7 @@ class Rollout:
             results.append(item)
             if state is not None:
                 work.append((item, state))
+        work = self.within_quota(fleet, work)
         if any(step["op"] == "create" for _item, state in work for step in state["plan"]["steps"]):
             # One check for the cloud: an existing PROMETHEUS listener would
             # prove support, but a run that creates one needs the answer once.
@@ -206,24 +213,68 @@ class Rollout:
             item.update(skipped=True, outcome="skipped", msg=skip_message(lacks_prometheus(lb)))
             return item, None
         try:
-            state = self.plan_listener(lb, listeners)
+            state = self.plan_listener(lb, listeners, fleet["port_security"].get(lb.get("vip_port_id")))
         except PlanError as exc:
             item.update(failed=True, outcome="failed", msg=str(exc), **exc.extra)
             return item, None
         self.report_plan(item, state)
         return item, state
 
-    def plan_listener(self, lb, listeners):
+    def plan_listener(self, lb, listeners, port_security=None):
         params = self.params
         port = params["protocol_port"] if self.present else None
         current, leftovers = select_listener(listeners, params["name"], port, adopt=self.present)
         if self.present:
+            self.guard_cidrs(lb, port_security)
             check_cidr_family(self.cidrs, lb)
             own = {x["id"] for x in ([current] if current else []) + leftovers}
             check_port_free(listeners, port, lb, own_ids=own)
         want = desired(dict(params, allowed_cidrs=self.cidrs), LISTENER_KEYS)
         plan = plan_listener(params["state"], current, want, leftovers)
         return dict(lb=lb, current=current, leftovers=leftovers, want=want, plan=plan, writes=0)
+
+    def guard_cidrs(self, lb, port_security):
+        """Warn, or fail before any write, when allowed_cidrs cannot take effect on ``lb``."""
+        reason = unenforced_cidrs_reason(lb, port_security)
+        if reason is None:
+            return
+        if self.params.get("allowed_cidrs_unenforced") == "fail":
+            raise PlanError(f"{reason} Nothing was written (allowed_cidrs_unenforced=fail).")
+        self.warnings.append(reason)
+
+    def within_quota(self, fleet, work):
+        """Skip, before any write, the load balancers whose project has no listener quota left.
+
+        The project's quota and its listeners are read once per project, only
+        for projects where this run would add a listener.
+
+        :returns: the work that fits.
+        """
+        needs = [(id(item), state["lb"].get("project_id"), new_listeners(state["plan"]))
+                 for item, state in work]
+        projects = sorted({project for _key, project, count in needs if count and project})
+        if not projects:
+            return work
+        limits, usage = {}, dict(fleet.get("listener_usage") or {})
+        for project in projects:
+            limit = listener_quota(self.conn, project)
+            if limit is None:
+                self.warnings.append(f"The listener quota of project {project} could not be read with "
+                                     "these credentials, so it was not checked before writing.")
+                continue
+            limits[project] = limit
+            if project not in usage and limit != -1:
+                usage[project] = len(list_listeners(self.conn, project_id=project))
+        refused = allot_quota(needs, limits, usage)
+        kept = []
+        for item, state in work:
+            if id(item) in refused:
+                item.update(skipped=True, changed=False, outcome="skipped", diff={},
+                            listener=state["current"], msg=refused[id(item)],
+                            scrape_target=self.target(item, state["current"]))
+            else:
+                kept.append((item, state))
+        return kept
 
     def report_plan(self, item, state):
         plan = state["plan"]

@@ -207,12 +207,15 @@ class ListenerModule(OctaviaModule):
             self.warn(warning)
         present = self.params["state"] == "present"
         requested = self.params["load_balancer"]
-        lb = read_load_balancer(self.conn, requested, ignore_missing=not present, floating_ip=present)
+        lb = read_load_balancer(self.conn, requested, ignore_missing=not present, floating_ip=present,
+                                port_security=present)
         if lb is None:
             return dict(changed=False, action=None, outcome="unchanged", listener=None,
                         load_balancer=None, scrape_target=None, diff=dict(before={}, after={}))
         rollout = Rollout(self.conn, self.connect, self.params, cidrs, self.check_mode)
         [item] = rollout.run(lb, [(requested, lb["load_balancers"][0])])
+        for warning in rollout.warnings:
+            self.warn(warning)
         return single_result(item)
 
 

@@ -278,13 +278,16 @@ class FleetModule(OctaviaModule):
         cidrs, warnings = check_listener_options(params)
         for warning in warnings:
             self.warn(warning)
-        fleet = read_fleet(self.conn, normalise_filters(params["filters"]))
+        fleet = read_fleet(self.conn, normalise_filters(params["filters"]),
+                           port_security=params["state"] == "present")
         if params["load_balancers"] is None:
             selected, errors = [(lb["id"], lb) for lb in fleet["load_balancers"]], []
         else:
             selected, errors = select_load_balancers(fleet["load_balancers"], params["load_balancers"])
         rollout = Rollout(self.conn, self.connect, params, cidrs, self.check_mode, params["concurrency"])
         results = rollout.run(fleet, selected, errors)
+        for warning in rollout.warnings:
+            self.warn(warning)
         for item in results:
             item["diff"] = labelled_diff(item["load_balancer"], item["diff"]) if item["changed"] else {}
         result = dict(changed=any(item["changed"] for item in results), results=results,
