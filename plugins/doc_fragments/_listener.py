@@ -66,6 +66,9 @@ options:
         where the network API answers).
       - V(warn) names the load balancer in a warning and goes on; V(fail) fails that load balancer
         before anything is written for it.
+      - Octavia refuses O(allowed_cidrs) on the listeners of a load balancer with C(vip_sg_ids), so
+        with V(warn) such a listener is created and compared without them; its VIP's security
+        groups decide who reaches C(/metrics).
     type: str
     choices: [warn, fail]
     default: warn

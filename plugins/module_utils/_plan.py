@@ -268,8 +268,9 @@ def unenforced_cidrs_reason(lb, port_security=None):
     name = lb.get("name") or lb.get("id")
     if lb.get("vip_sg_ids"):
         return (f"Load balancer '{name}' uses vip_sg_ids, so Octavia leaves its VIP's security "
-                "groups to you and does not enforce allowed_cidrs; /metrics is open to whatever "
-                "those groups allow: add a rule for the Prometheus servers to them.")
+                "groups to you and does not enforce allowed_cidrs (Octavia 19 refuses them on its "
+                "listeners); its listener goes without them, and /metrics is open to whatever those "
+                "groups allow: add a rule for the Prometheus servers to them.")
     if port_security is False:
         return (f"The VIP port of load balancer '{name}' has port security disabled, so nothing "
                 "enforces allowed_cidrs and /metrics is open to every address that reaches the VIP.")

@@ -224,12 +224,18 @@ class Rollout:
         params = self.params
         port = params["protocol_port"] if self.present else None
         current, leftovers = select_listener(listeners, params["name"], port, adopt=self.present)
+        cidrs = self.cidrs
         if self.present:
             self.guard_cidrs(lb, port_security)
-            check_cidr_family(self.cidrs, lb)
+            if lb.get("vip_sg_ids"):
+                # The user's security groups decide who reaches the VIP; Octavia refuses
+                # allowed_cidrs next to them, so they are neither sent nor compared.
+                cidrs = None
+            else:
+                check_cidr_family(cidrs, lb)
             own = {x["id"] for x in ([current] if current else []) + leftovers}
             check_port_free(listeners, port, lb, own_ids=own)
-        want = desired(dict(params, allowed_cidrs=self.cidrs), LISTENER_KEYS)
+        want = desired(dict(params, allowed_cidrs=cidrs), LISTENER_KEYS)
         plan = plan_listener(params["state"], current, want, leftovers)
         return dict(lb=lb, current=current, leftovers=leftovers, want=want, plan=plan, writes=0)
 
