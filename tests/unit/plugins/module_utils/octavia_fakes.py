@@ -1,14 +1,16 @@
 """Unit-test doubles of the openstacksdk objects that _octavia and _rollout call: no server, no SDK.
 
-``FakeProxy`` stands for ``conn.load_balancer``: it holds load balancer and listener dicts,
-answers the proxy methods the collection calls, records every call in ``calls``, and plays
-two scripts:
+``FakeProxy`` stands for ``conn.load_balancer``: it holds load balancer and listener dicts
+and each project's listener quota (``quotas``, unlimited by default), answers the proxy
+methods the collection calls, records every call in ``calls``, and plays two scripts:
 
 - ``statuses[id]``: the provisioning statuses that successive ``get_load_balancer`` /
   ``get_listener`` reads of that object return (the last one stays);
 - ``faults[method]``: what successive calls of that method do first: an exception is raised
   before anything happens, ``None`` lets the call through, ``Lost(exc)`` carries the call
   out and then raises ``exc``, as when the answer is lost on the way back.
+
+``FakeNetwork`` stands for ``conn.network``: floating IPs and ports (with their port security).
 
 Nothing here imports the collection or openstacksdk, so the doubles survive the ``no_sdk``
 fixture's re-imports.
@@ -33,6 +35,19 @@ class HttpError(Exception):
 def immutable(lb_id="lb-1"):
     """Octavia's 409 for a write while the load balancer is PENDING_*."""
     return HttpError(409, f"Load Balancer {lb_id} is immutable and cannot be updated.")
+
+
+def forbidden():
+    """Octavia's 403 for credentials whose role may not do something (here: read a quota)."""
+    return HttpError(403, "Policy does not allow this request to be performed.")
+
+
+class Quota:
+    """A quota as ``get_quota`` returns it; the collection reads ``listeners`` only."""
+
+    def __init__(self, project_id, listeners):
+        self.project_id = project_id
+        self.listeners = listeners
 
 
 class Lost:
@@ -89,6 +104,10 @@ class FakeProxy:
         self.calls = []
         # The status a created or updated listener reads as unless ``statuses`` says otherwise.
         self.new_listener_status = "ACTIVE"
+        # Project ID -> its listener quota (-1 is unlimited), or an exception that
+        # get_quota raises for that project; a project not listed has default_quota.
+        self.quotas = {}
+        self.default_quota = -1
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -177,6 +196,13 @@ class FakeProxy:
             raise HttpError(404, f"Listener {listener_id} not found.")
         return dict(self.stats[listener_id])
 
+    def get_quota(self, project_id):
+        self._enter("get_quota", project_id)
+        value = self.quotas.get(project_id, self.default_quota)
+        if isinstance(value, BaseException):
+            raise value
+        return Quota(project_id, value)
+
     def get_endpoint(self):
         return self.endpoint
 
@@ -224,19 +250,46 @@ class FloatingIP:
         self.floating_ip_address = address
 
 
-class FakeNetwork:
-    """A stand-in for the network proxy: ``ips()`` lists floating IPs or raises ``fault``."""
+class Port:
+    """A port as the network proxy lists it: what port_security_by_port reads."""
 
-    def __init__(self, fips=(), fault=None):
+    def __init__(self, port_id, port_security=True, device_owner="Octavia"):
+        self.id = port_id
+        self.is_port_security_enabled = port_security
+        self.device_owner = device_owner
+
+
+class FakeNetwork:
+    """A stand-in for the network proxy.
+
+    ``ips()`` lists floating IPs and records its query in ``queries``; ``ports()`` lists
+    ports by ``id`` or ``device_owner`` and records its query in ``port_queries``.
+    ``fault`` is raised by both (the network service is down or missing);
+    ``port_fault`` by ``ports()`` alone.
+    """
+
+    def __init__(self, fips=(), fault=None, ports=(), port_fault=None):
         self.fips = list(fips)
         self.fault = fault
+        self.port_list = list(ports)
+        self.port_fault = port_fault
         self.queries = []
+        self.port_queries = []
 
     def ips(self, **query):
         self.queries.append(query)
         if self.fault is not None:
             raise self.fault
         return [fip for fip in self.fips if query.get("port_id") in (None, fip.port_id)]
+
+    def ports(self, **query):
+        self.port_queries.append(query)
+        for fault in (self.fault, self.port_fault):
+            if fault is not None:
+                raise fault
+        return [port for port in self.port_list
+                if query.get("id") in (None, port.id)
+                and query.get("device_owner") in (None, port.device_owner)]
 
 
 class FakeConfig:

@@ -22,6 +22,8 @@ from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octa
     FloatingIP,
     HttpError,
     Lost,
+    Port,
+    forbidden,
     immutable,
 )
 
@@ -777,11 +779,15 @@ def test_read_fleet_is_a_few_listings(o):
     assert list(fleet["listeners"]) == [LB_ID] and fleet["floating_ips"] == {"port-1": "203.0.113.5"}
     assert proxy.calls == [("load_balancers", {"project_id": "p1"}), ("listeners", {"project_id": "p1"})]
     assert network.queries == [{}]
+    # Port security is read only when asked; the project's listeners are counted from the one listing.
+    assert fleet["port_security"] == {} and network.port_queries == []
+    assert fleet["listener_usage"] == {"p1": 1}
 
 
 def test_read_fleet_filters_client_side_and_skips_listings_when_nothing_matches(o):
     proxy, conn, _clock = setup()
-    empty = {"load_balancers": [], "listeners": {}, "floating_ips": {}}
+    empty = {"load_balancers": [], "listeners": {}, "floating_ips": {}, "port_security": {},
+             "listener_usage": {}}
     assert o.octavia.read_fleet(conn, {"name_pattern": "db-*"}) == empty
     assert proxy.ops() == ["load_balancers"]
     fleet = o.octavia.read_fleet(FakeConn(proxy, network=FakeNetwork()), None, floating_ips=False)
@@ -793,8 +799,104 @@ def test_read_load_balancer_is_the_fleet_shape_for_one(o):
     network = FakeNetwork([FloatingIP("port-1", "203.0.113.5")])
     got = o.octavia.read_load_balancer(FakeConn(proxy, network=network), "web")
     assert got == {"load_balancers": [lb()], "listeners": {LB_ID: [listener()]},
-                   "floating_ips": {"port-1": "203.0.113.5"}}
+                   "floating_ips": {"port-1": "203.0.113.5"}, "port_security": {}, "listener_usage": {}}
     assert network.queries == [{"port_id": "port-1"}]
     assert o.octavia.read_load_balancer(FakeConn(proxy), "nope", ignore_missing=True) is None
     got = o.octavia.read_load_balancer(FakeConn(proxy, network=network), "web", floating_ip=False)
     assert got["floating_ips"] == {} and len(network.queries) == 1
+
+
+# --- issue 14: port security of the VIP ports, listener quota and usage ----------------
+
+def test_port_security_by_port_lists_octavias_ports_once_or_one_port(o):
+    network = FakeNetwork(ports=[Port("port-1", True), Port("port-2", False), Port("mine", False, "compute:nova")])
+    conn = FakeConn(FakeProxy(), network=network)
+    assert o.octavia.port_security_by_port(conn) == {"port-1": True, "port-2": False}
+    assert o.octavia.port_security_by_port(conn, "port-2") == {"port-2": False}
+    assert network.port_queries == [{"device_owner": "Octavia"}, {"id": "port-2"}]
+
+
+@pytest.mark.parametrize("network", [None, FakeNetwork(port_fault=HttpError(404, "The resource could not be found.")),
+                                     FakeNetwork(port_fault=type("EndpointNotFound", (Exception,), {})("none"))])
+def test_port_security_without_a_usable_network_service_is_not_known(o, network):
+    assert o.octavia.port_security_by_port(FakeConn(FakeProxy(), network=network)) == {}
+
+
+def test_port_security_other_network_errors_are_one_sentence(o):
+    conn = FakeConn(FakeProxy(), network=FakeNetwork(port_fault=HttpError(500, "neutron down")))
+    with pytest.raises(o.OctaviaError, match="^Could not list the VIP ports: the API answered HTTP 500"):
+        o.octavia.port_security_by_port(conn)
+
+
+@pytest.mark.parametrize("quota", [-1, 0, 5])
+def test_listener_quota_is_the_projects_listener_limit(o, quota):
+    proxy = FakeProxy()
+    proxy.quotas["p1"] = quota
+    assert o.octavia.listener_quota(FakeConn(proxy), "p1") == quota
+    assert proxy.calls == [("get_quota", "p1")]
+
+
+def test_listener_quota_defaults_to_what_the_cloud_answers(o):
+    proxy = FakeProxy()
+    assert o.octavia.listener_quota(FakeConn(proxy), "p9") == -1
+    proxy.default_quota = 10
+    assert o.octavia.listener_quota(FakeConn(proxy), "p9") == 10
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_listener_quota_that_may_not_be_read_is_none(o, status):
+    proxy = FakeProxy()
+    proxy.quotas["p1"] = HttpError(status, "Policy does not allow this request to be performed.")
+    assert o.octavia.listener_quota(FakeConn(proxy), "p1") is None
+
+
+def test_listener_quota_other_failures_name_the_project(o):
+    proxy = FakeProxy()
+    proxy.quotas["p1"] = HttpError(500, "database gone")
+    with pytest.raises(o.OctaviaError, match=r"^Could not read the listener quota of project p1: the API "
+                                             r"answered HTTP 500: database gone"):
+        o.octavia.listener_quota(FakeConn(proxy), "p1")
+
+
+def test_listener_quota_forbidden_by_policy_is_none(o):
+    proxy = FakeProxy()
+    proxy.faults["get_quota"] = [forbidden()]
+    assert o.octavia.listener_quota(FakeConn(proxy), "p1") is None
+    assert o.octavia.listener_quota(FakeConn(proxy), "p1") == -1          # the fault was played once
+
+
+def test_read_fleet_reads_port_security_with_one_listing_and_counts_every_listener_per_project(o):
+    other = lb(id="b", name="api", project_id="p2", vip_port_id="port-2")
+    # A TCP listener and a listener of a load balancer outside the selection count too:
+    # the quota counts every listener of the project.
+    listeners = [listener(), listener(id="t", protocol="TCP", protocol_port=80),
+                 listener(id="l-2", load_balancers=[{"id": "b"}], project_id="p2"),
+                 listener(id="x", load_balancers=[{"id": "elsewhere"}], project_id="p2")]
+    proxy = FakeProxy(lbs=[lb(), other], listeners=listeners)
+    network = FakeNetwork([FloatingIP("port-1", "203.0.113.5")],
+                          ports=[Port("port-1", True), Port("port-2", False)])
+    fleet = o.octavia.read_fleet(FakeConn(proxy, network=network), {"name_pattern": "*"}, port_security=True)
+    assert fleet["port_security"] == {"port-1": True, "port-2": False}
+    assert network.port_queries == [{"device_owner": "Octavia"}] and network.queries == [{}]
+    assert fleet["listener_usage"] == {"p1": 2, "p2": 2}
+    assert set(fleet["listeners"]) == {LB_ID, "b"}            # the selection's, not "elsewhere"
+    assert proxy.ops() == ["load_balancers", "listeners"]
+
+
+def test_read_fleet_port_security_without_floating_ips_and_without_a_network(o):
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    network = FakeNetwork([FloatingIP("port-1", "203.0.113.5")], ports=[Port("port-1", False)])
+    fleet = o.octavia.read_fleet(FakeConn(proxy, network=network), None, floating_ips=False, port_security=True)
+    assert fleet["floating_ips"] == {} and fleet["port_security"] == {"port-1": False}
+    # No network service: neither is known, and nothing fails.
+    fleet = o.octavia.read_fleet(FakeConn(proxy), None, port_security=True)
+    assert fleet["floating_ips"] == {} and fleet["port_security"] == {}
+
+
+def test_read_load_balancer_reads_the_port_security_of_its_vip_port(o):
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    network = FakeNetwork(ports=[Port("port-1", False), Port("port-2", True)])
+    got = o.octavia.read_load_balancer(FakeConn(proxy, network=network), "web", port_security=True)
+    assert got["port_security"] == {"port-1": False} and network.port_queries == [{"id": "port-1"}]
+    # The single path lists only the load balancer's listeners: the project's usage is not known.
+    assert got["listener_usage"] == {}

@@ -57,7 +57,12 @@ def params(**kw):
             "allowed_cidrs": ["10.0.0.0/8"], "description": None, "is_admin_state_up": None,
             "connection_limit": None, "tags": None, "timeout_client_data": None,
             "timeout_member_connect": None, "timeout_member_data": None,
-            "timeout_tcp_inspect": None, "wait": True, "timeout": 30}
+            "timeout_tcp_inspect": None, "wait": True, "timeout": 30,
+            # Issue 14: every module run carries the TLS options and the guard's choice.
+            "default_tls_container_ref": None, "sni_container_refs": None,
+            "client_ca_tls_container_ref": None, "client_authentication": None,
+            "client_crl_container_ref": None, "tls_versions": None, "tls_ciphers": None,
+            "alpn_protocols": None, "allowed_cidrs_unenforced": "warn"}
     base.update(kw)
     return base
 
@@ -65,14 +70,19 @@ def params(**kw):
 class Run:
     """One Rollout on a proxy, as lb_prometheus_listener (one) or the fleet module (several) runs it."""
 
-    def __init__(self, o, proxy, check_mode=False, concurrency=1, **options):
+    def __init__(self, o, proxy, check_mode=False, concurrency=1, network=None, **options):
         self.o, self.proxy, self.clock = o, proxy, FakeClock()
-        self.conn = FakeConn(proxy)
+        self.conn = FakeConn(proxy, network=network)
         self.opened = []
         self.params = params(**options)
         cidrs, _warnings = o.plan.check_listener_options(self.params)
         self.rollout = o.rollout.Rollout(self.conn, self.connect, self.params, cidrs, check_mode,
                                          concurrency, clock=self.clock, sleep=self.clock.sleep)
+
+    @property
+    def present(self):
+        # As the modules do: port security matters only where a listener is wanted.
+        return self.params["state"] == "present"
 
     def connect(self):
         self.opened.append(FakeConn(self.proxy))
@@ -80,14 +90,14 @@ class Run:
 
     def one(self, requested="web"):
         """The single module's path: read_load_balancer, then the rollout of that one."""
-        fleet = self.o.octavia.read_load_balancer(self.conn, requested)
+        fleet = self.o.octavia.read_load_balancer(self.conn, requested, port_security=self.present)
         self.proxy.calls.clear()        # what follows is the rollout's own work
         [item] = self.rollout.run(fleet, [(requested, fleet["load_balancers"][0])])
         return item
 
     def fleet(self, wanted=None, filters=None):
         """The fleet module's path: read_fleet, select, roll out."""
-        fleet = self.o.octavia.read_fleet(self.conn, filters or {})
+        fleet = self.o.octavia.read_fleet(self.conn, filters or {}, port_security=self.present)
         select = importlib.import_module(MU + "_select")
         if wanted is None:
             selected, errors = [(x["id"], x) for x in fleet["load_balancers"]], []
@@ -122,8 +132,9 @@ def test_create(o):
     assert item["listener"]["id"] == "new-1" and item["listener"]["provisioning_status"] == "ACTIVE"
     assert item["scrape_target"] == "192.0.2.10:8088"
     assert item["diff"]["before"] == {} and item["diff"]["after"]["protocol_port"] == 8088
-    # The API version is read once, because a listener is created.
-    assert ops(proxy)[0] == ("get",)
+    # The project's listener quota (unlimited here, so no listing), then the API version are
+    # read once each, because a listener is created; both before the write.
+    assert ops(proxy)[:3] == [("get_quota",), ("get",), ("create_listener", 8088)]
     assert item["load_balancer"]["id"] == LB_ID and item["msg"] == "" and item["requested"] == "web"
 
 
@@ -500,6 +511,7 @@ def test_fleet_runs_each_load_balancer_on_its_own_connection_and_sorts_results(o
     assert 1 <= len(run.opened) <= 4 and all(c.closed for c in run.opened)
     assert not run.conn.closed          # the caller's connection is the caller's to close
     assert len(proxy.store) == 8 and ops(proxy).count(("get",)) == 1
+    assert proxy.ops().count("get_quota") == 1            # one project: its quota is read once
 
 
 def test_fleet_check_mode_reports_without_writing(o):
@@ -533,7 +545,7 @@ def test_fleet_unresolved_names_fail_alone_and_come_last(o):
 def planned(o, **options):
     run = Run(o, FakeProxy(lbs=[lb()], listeners=[listener(allowed_cidrs=["192.0.2.0/24"])]), **options)
     fleet = {"load_balancers": [lb()], "listeners": {LB_ID: [listener(allowed_cidrs=["192.0.2.0/24"])]},
-             "floating_ips": {}}
+             "floating_ips": {}, "port_security": {}, "listener_usage": {}}
     item, state = run.rollout.plan(fleet, "web", lb())
     return run.rollout, item, state
 
