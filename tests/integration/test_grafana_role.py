@@ -226,3 +226,70 @@ def test_api_reload_with_basic_auth_and_a_refusal(grafana):
         assert "s3cret" not in run.stdout
     finally:
         recorder.stop()
+
+
+def test_survey_strings_for_the_dashboard_lists(grafana, tmp_path):
+    extra = tmp_path / "mine.json"
+    extra.write_text(json.dumps({"uid": "my-octavia", "title": "Mine", "panels": [], "schemaVersion": 41}))
+    run = grafana.run(octavia_grafana_dashboards="octavia-fleet-overview, octavia-lb-detail",
+                      octavia_grafana_extra_dashboards=f"{extra}\n")
+    assert run.rc == 0, run
+    assert sorted(p.name for p in grafana.dashboards.iterdir()) == [
+        "my-octavia.json", "octavia-fleet-overview.json", "octavia-lb-detail.json"]
+
+    unknown = grafana.run(octavia_grafana_dashboards="octavia-lb-detail,\noctavia-nope")
+    assert unknown.rc != 0
+    failed = [(name, result) for name, result in unknown.task_results() if result.get("failed")]
+    assert [name for name, _result in failed] == ["octavia.monitoring.octavia_grafana : Check octavia_grafana_dashboards"]
+    assert "(unknown: octavia-nope)" in failed[0][1]["msg"]
+
+
+def test_a_refused_reload_stays_owed_until_it_succeeds(grafana):
+    refusing = ReloadRecorder(status=403)
+    try:
+        api = {"octavia_grafana_reload_method": "api", "octavia_grafana_api_url": refusing.url,
+               "octavia_grafana_api_token": "glsa_test_token"}
+        refused = grafana.run(**api)
+        assert refused.rc != 0
+        assert "answered HTTP 403" in refused.stdout and "the next run of the role calls the reload again" in refused.stdout
+        assert "glsa_test_token" not in refused.stdout
+        assert grafana.datasource.exists(), "the files were written before the reload"
+    finally:
+        refusing.stop()
+
+    recorder = ReloadRecorder()
+    try:
+        api["octavia_grafana_api_url"] = recorder.url
+        checked = grafana.run(check=True, **api)
+        assert checked.rc == 0 and recorder.calls == [], "check mode called Grafana"
+        assert checked.result("octavia.monitoring.octavia_grafana : Show what Grafana would reload")["changed"]
+        healed = grafana.run(**api)
+        assert healed.rc == 0, healed
+        # No file changed in this run, and yet both reloads the refused run owed are made.
+        assert not healed.result("octavia.monitoring.octavia_grafana : Write the datasource provisioning file")["changed"]
+        assert sorted(path for path, _auth in recorder.calls) == [
+            "/api/admin/provisioning/dashboards/reload", "/api/admin/provisioning/datasources/reload"]
+        assert checked.changed == healed.changed, "check mode predicted another outcome"
+        recorder.calls.clear()
+        settled = grafana.run(**api)
+        assert settled.rc == 0 and settled.changed == 0, settled
+        assert recorder.calls == []
+    finally:
+        recorder.stop()
+
+
+def test_a_grafana_that_does_not_answer_is_one_sentence(grafana):
+    from helpers.prometheus_server import free_port
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    run = grafana.run(octavia_grafana_reload_method="api", octavia_grafana_api_url=nowhere,
+                      octavia_grafana_api_token="glsa_test_token")
+    assert run.rc != 0
+    failed = [result for _name, result in run.task_results() if result.get("failed")]
+    assert len(failed) == 1, failed
+    # A looped assert reports "One or more items failed"; the item carries the message.
+    messages = [item["msg"] for item in failed[0]["results"] if item.get("failed")]
+    assert messages and all(f"Grafana at {nowhere} did not answer POST /api/admin/provisioning/" in m
+                            for m in messages), messages
+    assert "Connection refused" in messages[0]
+    assert "Status code was" not in run.stdout
+    assert "glsa_test_token" not in run.stdout
