@@ -4,6 +4,8 @@ Migrated from test__compare.py (validation, select_listener, plan_listener,
 fault messages) and test__fleet.py (predicted_listener). Where the redesign changed
 behaviour on purpose, the test's docstring says so.
 """
+import re
+
 import pytest
 
 from ansible_collections.octavia.monitoring.plugins.module_utils import _plan as p
@@ -624,3 +626,120 @@ def test_uses_tls():
     assert p.uses_tls(dict(default_tls_container_ref=CERT))
     assert p.uses_tls(dict(sni_container_refs=[CERT]))
     assert not p.uses_tls(listener())
+
+
+# --- the allowed_cidrs guard (issue 14) -------------------------------------------
+
+def test_allowed_cidrs_unenforced_option_is_warn_or_fail_and_warns_by_default():
+    assert p.LISTENER_SPEC["allowed_cidrs_unenforced"] == {"type": "str", "default": "warn",
+                                                          "choices": ["warn", "fail"]}
+
+
+def test_unenforced_cidrs_reason_with_vip_sg_ids_names_the_load_balancer():
+    reason = p.unenforced_cidrs_reason(dict(LB, vip_sg_ids=["sg-1"]))
+    assert reason.startswith("Load balancer 'web' uses vip_sg_ids, so Octavia leaves its VIP's security "
+                             "groups to you and does not enforce allowed_cidrs")
+    assert reason.endswith("/metrics is open to whatever those groups allow: add a rule for the "
+                           "Prometheus servers to them.")
+    # vip_sg_ids is the stronger reason: it is given even where the port security is known and on.
+    assert p.unenforced_cidrs_reason(dict(LB, vip_sg_ids=["sg-1"]), True) == reason
+    assert p.unenforced_cidrs_reason(dict(LB, vip_sg_ids=["sg-1"]), False) == reason
+
+
+def test_unenforced_cidrs_reason_with_port_security_off():
+    assert p.unenforced_cidrs_reason(LB, False) == (
+        "The VIP port of load balancer 'web' has port security disabled, so nothing enforces "
+        "allowed_cidrs and /metrics is open to every address that reaches the VIP.")
+    # A load balancer without a name is named by its ID.
+    assert "load balancer 'lb-1' has port security" in p.unenforced_cidrs_reason(dict(LB, name=""), False)
+
+
+@pytest.mark.parametrize("lb, port_security", [
+    (LB, True),
+    (LB, None),                                   # not known (no network API): no warning
+    (dict(LB, vip_sg_ids=[]), True),              # Octavia shows an empty list when none were given
+    (dict(LB, vip_sg_ids=None), None),
+])
+def test_unenforced_cidrs_reason_is_none_where_octavia_enforces_them_or_it_is_not_known(lb, port_security):
+    assert p.unenforced_cidrs_reason(lb, port_security) is None
+
+
+# --- the quota preflight (issue 14) -------------------------------------------------
+
+@pytest.mark.parametrize("current, leftovers, wanted, action, count", [
+    (None, [], {}, "create", 1),
+    (listener(allowed_cidrs=["192.0.2.0/24"]), [], {}, "update", 0),
+    (listener(), [], {}, None, 0),
+    # Create first, delete once it is ACTIVE: for a moment there is one listener more.
+    (listener(protocol_port=9100), [], {}, "replace", 1),
+    # Delete the broken one first, then create it again: never one more.
+    (listener(provisioning_status="ERROR"), [], {}, "repair", 0),
+    # What an interrupted replace left: only deletes.
+    (listener(id="new"), [listener(id="old", protocol_port=9100)], {}, "replace", 0),
+])
+def test_new_listeners_is_the_peak_of_listeners_a_plan_adds(current, leftovers, wanted, action, count):
+    plan = p.plan_listener("present", current, want(**wanted), leftovers)
+    assert plan["action"] == action
+    assert p.new_listeners(plan) == count
+
+
+def test_new_listeners_of_deletes_and_of_plain_step_lists():
+    assert p.new_listeners(p.plan_listener("absent", listener(), {})) == 0
+    assert p.new_listeners({"steps": []}) == 0
+    assert p.new_listeners({"steps": [{"op": "create"}, {"op": "create"}, {"op": "delete"}]}) == 2
+    assert p.new_listeners({"steps": [{"op": "delete"}, {"op": "create"}, {"op": "create"}]}) == 1
+
+
+def quota_sentence(project, limit, usage):
+    return (f"Project {project} is at its listener quota: the limit is {limit} and {usage} listeners "
+            "exist, so there is no room for this load balancer's PROMETHEUS listener; it was skipped "
+            "before any write. Raise the project's listener quota, or free listeners.")
+
+
+def test_allot_quota_unlimited_refuses_nothing():
+    needs = [(n, "p1", 1) for n in range(50)]
+    assert p.allot_quota(needs, {"p1": -1}, {"p1": 1000}) == {}
+
+
+def test_allot_quota_exactly_at_the_limit_fits_and_one_more_does_not():
+    assert p.allot_quota([("a", "p1", 1)], {"p1": 5}, {"p1": 4}) == {}
+    assert p.allot_quota([("a", "p1", 1)], {"p1": 5}, {"p1": 5}) == {"a": quota_sentence("p1", 5, 5)}
+
+
+def test_allot_quota_over_the_limit_and_a_zero_quota():
+    assert p.allot_quota([("a", "p1", 1)], {"p1": 3}, {"p1": 7}) == {"a": quota_sentence("p1", 3, 7)}
+    # A project with no listeners yet (missing from usage) and a quota of 0.
+    assert p.allot_quota([("a", "p1", 1)], {"p1": 0}, {}) == {"a": quota_sentence("p1", 0, 0)}
+
+
+def test_allot_quota_serves_the_load_balancers_of_a_project_in_order_until_it_runs_out():
+    needs = [("a", "p1", 1), ("b", "p1", 1), ("c", "p1", 1), ("d", "p1", 1)]
+    refused = p.allot_quota(needs, {"p1": 4}, {"p1": 2})
+    assert list(refused) == ["c", "d"]
+    assert all(text.startswith("Project p1 is at its listener quota: the limit is 4 ") for text in refused.values())
+    # The order of needs decides who gets the room.
+    assert list(p.allot_quota(list(reversed(needs)), {"p1": 4}, {"p1": 2})) == ["b", "a"]
+
+
+def test_allot_quota_keeps_each_project_to_its_own_room():
+    needs = [("a1", "p1", 1), ("b1", "p2", 1), ("a2", "p1", 1), ("b2", "p2", 1), ("c1", "p3", 1)]
+    refused = p.allot_quota(needs, {"p1": 1, "p2": 10, "p3": -1}, {"p1": 0, "p2": 9, "p3": 99})
+    assert refused == {"a2": quota_sentence("p1", 1, 0), "b2": quota_sentence("p2", 10, 9)}
+
+
+def test_allot_quota_ignores_projects_without_a_limit_and_load_balancers_that_add_nothing():
+    # p2's quota could not be read: Octavia decides at the create. A count of 0 (update,
+    # repair, cleanup) needs no room, even in a project over its quota, and takes none.
+    needs = [("u", "p1", 0), ("x", "p2", 1), ("a", "p1", 1), ("none", None, 1)]
+    assert p.allot_quota(needs, {"p1": 2}, {"p1": 1, "p2": 500}) == {}
+    assert p.allot_quota([("u", "p1", 0)], {"p1": 0}, {"p1": 3}) == {}
+
+
+@pytest.mark.xfail(strict=True, reason="bug: allot_quota's sentence gives the usage read before the run, "
+                   "not counting the listeners this run already allotted to earlier load balancers of "
+                   "the project, so it says e.g. 'the limit is 2 and 1 listeners exist' with 'no room'")
+def test_allot_quota_sentence_of_a_later_load_balancer_shows_why_there_is_no_room():
+    refused = p.allot_quota([("a", "p1", 1), ("b", "p1", 1)], {"p1": 2}, {"p1": 1})
+    [text] = refused.values()
+    limit, usage = map(int, re.search(r"the limit is (\d+) and (\d+) listeners", text).groups())
+    assert usage + 1 > limit, text
