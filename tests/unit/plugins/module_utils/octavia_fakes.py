@@ -215,6 +215,10 @@ class FakeProxy:
     def create_listener(self, **body):
         fault = self._enter("create_listener", dict(body))
         with self._lock:
+            if body.get("allowed_cidrs") and (self.lbs.get(body["load_balancer_id"]) or {}).get("vip_sg_ids"):
+                # Octavia's rule (listener.py, _validate_cidr_compatible_with_vip).
+                raise HttpError(400, "Validation failure: Allowed CIDRs are not allowed when using "
+                                     "custom VIP Security Groups.")
             for item in self.store.values():
                 # Octavia's rule: one listener per port of a load balancer (TCP-based protocols).
                 if lb_of(item) == body["load_balancer_id"] and item.get("protocol_port") == body.get("protocol_port"):
@@ -229,6 +233,10 @@ class FakeProxy:
     def update_listener(self, listener_id, **delta):
         fault = self._enter("update_listener", listener_id, dict(delta))
         with self._lock:
+            lb = self.lbs.get(lb_of(self.store[listener_id])) or {}
+            if delta.get("allowed_cidrs") and lb.get("vip_sg_ids"):
+                raise HttpError(400, "Validation failure: Allowed CIDRs are not allowed when using "
+                                     "custom VIP Security Groups.")
             self.store[listener_id].update(delta, provisioning_status=self.new_listener_status)
             answer = dict(self.store[listener_id], provisioning_status="PENDING_UPDATE")
         return self._done(fault, answer)
