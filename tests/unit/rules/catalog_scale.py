@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from conftest import promtool, render  # noqa: E402
+from rules_render import promtool, render  # noqa: E402
 from helpers.prometheus_server import PrometheusServer  # noqa: E402
 
 LISTENERS, POOLS, MEMBERS = 2, 2, 6

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from catalog_scale import LISTENERS, MEMBERS, POOLS, fleet
-from conftest import render
+from rules_render import render
 from helpers.prometheus_server import PrometheusServer
 
 LBS = 50

@@ -10,7 +10,7 @@ import random
 import pytest
 import yaml
 
-from conftest import HERE, alert_pack, promtool, render, sample_items
+from rules_render import HERE, alert_pack, promtool, render, sample_items
 
 TEST_VARS = {
     "octavia_prometheus_alert_labels": {"team": "lb"},

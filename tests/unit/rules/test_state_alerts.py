@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from conftest import HERE, promtool, render
+from rules_render import HERE, promtool, render
 
 TEMPLATE = "octavia-state-alerts.yml.j2"
 TEST_FILE = HERE / "octavia-state-alerts_test.yml"

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from conftest import sample_items
+from rules_render import sample_items
 
 from ansible_collections.octavia.monitoring.plugins.filter.prometheus_targets import prometheus_targets
 

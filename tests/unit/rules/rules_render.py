@@ -6,6 +6,10 @@ first line (delimiters, trim_blocks) is honoured the way Ansible's template modu
 honours it, and the internal variables the role derives in vars/main.yml (the pack's
 alert names from meta/argument_specs.yml, the survey-split disabled list) are derived
 here the same way.
+
+Test modules import these helpers from here, not from conftest: several test
+directories have a conftest.py, and `from conftest import` would find whichever
+was imported first when the whole unit suite runs.
 """
 import ast
 import pathlib
@@ -14,7 +18,6 @@ import subprocess
 import sys
 
 import jinja2
-import pytest
 import yaml
 from ansible.plugins.filter.core import to_nice_yaml
 
@@ -72,8 +75,3 @@ def promtool(*args, cwd=None):
 def sample_items():
     """Targets in the shape the role builds them from lb_prometheus_listener_info results."""
     return yaml.safe_load((HERE / "sample_targets.yml").read_text())
-
-
-@pytest.fixture
-def rules_dir(tmp_path):
-    return tmp_path
