@@ -13,8 +13,11 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octavia_fakes import (
     WRITES,
+    FakeNetwork,
     FakeProxy,
     HttpError,
+    Port,
+    forbidden,
     run_module,
 )
 
@@ -194,3 +197,80 @@ def test_a_provider_without_prometheus_fails_the_single_module(no_sdk, monkeypat
     result, _opened = run_module(NAME, args(), FakeProxy(lbs=[lb(provider="ovn")]), monkeypatch, capsys)
     assert result["failed"] is True and result["outcome"] == "skipped" and result["changed"] is False
     assert "lb_stats_info" in result["msg"]
+
+
+# --- issue 14: the guard's and the quota's warnings, TLS ----------------------------
+
+def test_vip_sg_ids_warns_in_the_task_and_the_listener_is_created(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(vip_sg_ids=["sg-1"])])
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert "failed" not in result and result["outcome"] == "changed"
+    [warning] = result["_warned"]
+    assert warning.startswith("Load balancer 'web' uses vip_sg_ids")
+    assert [w[0] for w in proxy.writes()] == ["create_listener"]
+
+
+def test_vip_sg_ids_with_fail_fails_the_task_before_any_write(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(vip_sg_ids=["sg-1"])])
+    result, _opened = run_module(NAME, args(allowed_cidrs_unenforced="fail"), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is False and result["outcome"] == "failed"
+    assert result["msg"].startswith("Load balancer 'web' uses vip_sg_ids")
+    assert result["msg"].endswith("Nothing was written (allowed_cidrs_unenforced=fail).")
+    assert proxy.writes() == [] and result["_warned"] == []
+
+
+def test_port_security_off_is_read_from_the_vip_port_and_warned(no_sdk, monkeypatch, capsys):
+    network = FakeNetwork(ports=[Port("port-1", False)])
+    proxy = FakeProxy(lbs=[lb()], listeners=[listener()])
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys, network=network)
+    assert result["outcome"] == "unchanged"
+    assert result["_warned"] == ["The VIP port of load balancer 'web' has port security disabled, so nothing "
+                                 "enforces allowed_cidrs and /metrics is open to every address that reaches "
+                                 "the VIP."]
+    assert network.port_queries == [{"id": "port-1"}]
+    # state=absent reads no port.
+    run_module(NAME, args(state="absent"), proxy, monkeypatch, capsys, network=network)
+    assert network.port_queries == [{"id": "port-1"}]
+
+
+def test_an_unreadable_quota_warns_in_the_task(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb()])
+    proxy.quotas["p1"] = forbidden()
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys)
+    assert result["outcome"] == "changed"
+    assert result["_warned"] == ["The listener quota of project p1 could not be read with these credentials, "
+                                 "so it was not checked before writing."]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_project_at_its_quota_fails_the_single_module_before_any_write(no_sdk, monkeypatch, capsys, check_mode):
+    proxy = FakeProxy(lbs=[lb()])
+    proxy.quotas["p1"] = 0
+    result, _opened = run_module(NAME, args(_ansible_check_mode=check_mode), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is False and result["outcome"] == "skipped"
+    assert result["msg"].startswith("Project p1 is at its listener quota: the limit is 0 and 0 listeners exist")
+    assert proxy.writes() == []
+
+
+def test_tls_four_way_and_removal(no_sdk, monkeypatch, capsys):
+    """check, apply, check, apply with a certificate, client CA and MANDATORY; then TLS removed."""
+    proxy = FakeProxy(lbs=[lb()])
+    tls = dict(default_tls_container_ref="ref://cert", client_ca_tls_container_ref="ref://ca",
+               client_authentication="MANDATORY", tls_versions=["TLSv1.3"])
+    checked, _opened = run_module(NAME, args(_ansible_check_mode=True, **tls), proxy, monkeypatch, capsys)
+    applied, _opened = run_module(NAME, args(**tls), proxy, monkeypatch, capsys)
+    assert (checked["action"], checked["diff"]) == (applied["action"], applied["diff"]) and proxy.writes()
+    [create] = proxy.writes()
+    assert {k: create[1].get(k) for k in tls} == tls
+    for again in (run_module(NAME, args(_ansible_check_mode=True, **tls), proxy, monkeypatch, capsys)[0],
+                  run_module(NAME, args(**tls), proxy, monkeypatch, capsys)[0]):
+        assert (again["changed"], again["outcome"]) == (False, "unchanged")
+    # The certificate cannot go while the client CA stays: refused before any write.
+    refused, _opened = run_module(NAME, args(default_tls_container_ref=""), proxy, monkeypatch, capsys)
+    assert refused["failed"] is True and refused["msg"].startswith("client_ca_tls_container_ref needs a certificate")
+    assert proxy.writes() == [create]                 # the calls of every run so far: still the one create
+    off = dict(default_tls_container_ref="", client_ca_tls_container_ref="", client_authentication="NONE")
+    removed, _opened = run_module(NAME, args(**off), proxy, monkeypatch, capsys)
+    assert (removed["action"], removed["outcome"]) == ("update", "changed")
+    assert proxy.writes()[1:] == [("update_listener", "new-1", {
+        "default_tls_container_ref": None, "client_ca_tls_container_ref": None, "client_authentication": "NONE"})]

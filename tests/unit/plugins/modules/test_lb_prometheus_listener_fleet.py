@@ -6,7 +6,10 @@ import pytest
 
 from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octavia_fakes import (
     WRITES,
+    FakeNetwork,
     FakeProxy,
+    Port,
+    forbidden,
     run_module,
 )
 
@@ -110,3 +113,48 @@ def test_filters_select_the_fleet(no_sdk, monkeypatch, capsys):
                                  monkeypatch, capsys)
     assert [r["load_balancer"]["name"] for r in result["results"]] == ["lb-1", "lb-3"]
     assert json.dumps(result["summary"]).count('"total": 2') == 1
+
+
+# --- issue 14: warnings, the guard and the quota through the fleet module -------------
+
+def test_the_rollouts_warnings_reach_the_task(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1, vip_sg_ids=["sg-1"]), lb(2), lb(3, project_id="p3")])
+    proxy.quotas["p3"] = forbidden()
+    network = FakeNetwork(ports=[Port("port-1", True), Port("port-2", False), Port("port-3", True)])
+    result, _opened = run_module(NAME, args(), proxy, monkeypatch, capsys, network=network)
+    assert "failed" not in result and result["summary"]["changed"] == 3
+    warned = result["_warned"]
+    assert len(warned) == 3
+    assert warned[0].startswith("Load balancer 'lb-1' uses vip_sg_ids")
+    assert warned[1].startswith("The VIP port of load balancer 'lb-2' has port security disabled")
+    assert warned[2] == ("The listener quota of project p3 could not be read with these credentials, so it was "
+                         "not checked before writing.")
+    assert network.port_queries == [{"device_owner": "Octavia"}]
+
+
+def test_allowed_cidrs_unenforced_fail_fails_those_load_balancers_and_does_the_others(no_sdk, monkeypatch, capsys):
+    proxy = FakeProxy(lbs=[lb(1, vip_sg_ids=["sg-1"]), lb(2)])
+    result, _opened = run_module(NAME, args(allowed_cidrs_unenforced="fail"), proxy, monkeypatch, capsys)
+    assert result["failed"] is True and result["changed"] is True
+    assert [(r["load_balancer"]["name"], r["outcome"]) for r in result["results"]] == [
+        ("lb-1", "failed"), ("lb-2", "changed")]
+    assert result["msg"].startswith("1 of 2 load balancers failed: lb-1 (00000001-aaaa-4bbb-8ccc-000000000000): "
+                                    "Load balancer 'lb-1' uses vip_sg_ids")
+    assert [w[1]["load_balancer_id"] for w in proxy.writes()] == [lb(2)["id"]]
+    assert result["_warned"] == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_full_quota_skips_before_any_write_and_the_task_goes_on(no_sdk, monkeypatch, capsys, check_mode):
+    proxy = FakeProxy(lbs=[lb(1), lb(2), lb(3, project_id="p2")], listeners=[listener(1)])
+    proxy.quotas["p1"] = 1
+    result, _opened = run_module(NAME, args(_ansible_check_mode=check_mode), proxy, monkeypatch, capsys)
+    assert "failed" not in result
+    assert [(r["load_balancer"]["name"], r["outcome"]) for r in result["results"]] == [
+        ("lb-1", "unchanged"), ("lb-2", "skipped"), ("lb-3", "changed")]
+    assert result["results"][1]["msg"].startswith("Project p1 is at its listener quota: the limit is 1 and "
+                                                  "1 listeners exist")
+    assert result["summary"]["skipped"] == 1 and result["results"][1]["diff"] == {}
+    assert [w[1]["load_balancer_id"] for w in proxy.writes()] == ([] if check_mode else [lb(3)["id"]])
+    # p1's usage came from the fleet listing: no listing of its own.
+    assert ("listeners", {"project_id": "p1"}) not in proxy.calls

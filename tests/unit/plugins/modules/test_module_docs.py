@@ -85,3 +85,33 @@ def test_the_filters_fragment_documents_the_filters_spec(no_sdk):
         assert documented[key].get("type", "str") == entry["type"], key
         assert documented[key].get("elements") == entry.get("elements"), key
         assert documented[key].get("description"), key
+
+
+# Issue 14: the TLS settings and the allowed_cidrs guard's choice, on both listener modules.
+ISSUE_14_OPTIONS = {
+    "default_tls_container_ref": dict(type="str"),
+    "sni_container_refs": dict(type="list", elements="str"),
+    "client_ca_tls_container_ref": dict(type="str"),
+    "client_authentication": dict(type="str", choices=["NONE", "OPTIONAL", "MANDATORY"]),
+    "client_crl_container_ref": dict(type="str"),
+    "tls_versions": dict(type="list", elements="str", choices=["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+    "tls_ciphers": dict(type="str"),
+    "alpn_protocols": dict(type="list", elements="str", choices=["h2", "http/1.1", "http/1.0"]),
+    "allowed_cidrs_unenforced": dict(type="str", choices=["warn", "fail"], default="warn"),
+}
+
+
+@pytest.mark.parametrize("name", ["lb_prometheus_listener", "lb_prometheus_listener_fleet"])
+@pytest.mark.parametrize("option", sorted(ISSUE_14_OPTIONS))
+def test_the_tls_options_and_the_guard_are_in_the_spec_and_the_docs(no_sdk, name, option):
+    """test_options_match_argument_spec passes too when an option is missing from both: this
+    one says which options must be there, with Octavia's values."""
+    module = importlib.import_module("%s.modules.%s" % (PKG, name))
+    spec = module_class(module).argument_spec
+    _doc, options = documented_options(module)
+    assert option in spec and option in options
+    expected = ISSUE_14_OPTIONS[option]
+    for key in ("type", "elements", "choices", "default"):
+        assert spec[option].get(key) == expected.get(key), key
+        assert options[option].get(key, "str" if key == "type" else None) == expected.get(key), key
+    assert not spec[option].get("required")
