@@ -304,10 +304,11 @@ def allot_quota(needs, limits, usage):
         if count <= free[project]:
             free[project] -= count
             continue
+        in_use = limits[project] - free[project]
         refused[key] = (f"Project {project} is at its listener quota: the limit is {limits[project]} "
-                        f"and {usage.get(project, 0)} listeners exist, so there is no room for this load "
-                        "balancer's PROMETHEUS listener; it was skipped before any write. Raise the "
-                        "project's listener quota, or free listeners.")
+                        f"and {in_use} listeners exist or are being made by this run, so there is no "
+                        "room for this load balancer's PROMETHEUS listener; it was skipped before any "
+                        "write. Raise the project's listener quota, or free listeners.")
     return refused
 
 

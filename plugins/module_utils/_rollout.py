@@ -237,6 +237,11 @@ class Rollout:
             check_port_free(listeners, port, lb, own_ids=own)
         want = desired(dict(params, allowed_cidrs=cidrs), LISTENER_KEYS)
         plan = plan_listener(params["state"], current, want, leftovers)
+        if self.present and lb.get("vip_sg_ids"):
+            # A replacement copies the old listener's settings, which may hold allowed_cidrs
+            # from before the security groups were set; Octavia would refuse them.
+            for step in plan["steps"]:
+                step.get("body", {}).pop("allowed_cidrs", None)
         return dict(lb=lb, current=current, leftovers=leftovers, want=want, plan=plan, writes=0)
 
     def guard_cidrs(self, lb, port_security):
@@ -275,7 +280,7 @@ class Rollout:
         kept = []
         for item, state in work:
             if id(item) in refused:
-                item.update(skipped=True, changed=False, outcome="skipped", diff={},
+                item.update(skipped=True, changed=False, outcome="skipped", action=None, diff={},
                             listener=state["current"], msg=refused[id(item)],
                             scrape_target=self.target(item, state["current"]))
             else:

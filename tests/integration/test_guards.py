@@ -55,9 +55,11 @@ def test_a_full_project_is_skipped_with_the_reason_before_any_write(lab, lb_fact
             assert [outcome[lb.id] for lb in in_roomy] == ["changed", "changed"]
             skipped = [item for item in result["results"] if item["outcome"] == "skipped"]
             assert all(item["msg"] == (
-                f"Project {full} is at its listener quota: the limit is 2 and 1 listeners exist, so "
-                "there is no room for this load balancer's PROMETHEUS listener; it was skipped before "
-                "any write. Raise the project's listener quota, or free listeners.") for item in skipped)
+                f"Project {full} is at its listener quota: the limit is 2 and 2 listeners exist or are "
+                "being made by this run, so there is no room for this load balancer's PROMETHEUS "
+                "listener; it was skipped before any write. Raise the project's listener quota, or "
+                "free listeners.") for item in skipped)
+            assert all(item["action"] is None for item in skipped)
         done = [lb for lb in in_full if prometheus_ports(conn, lb.id)]
         assert len(done) == 1 and all(prometheus_ports(conn, lb.id) == [8088] for lb in in_roomy)
         # Nothing was written for the skipped ones, and a second run still says why.

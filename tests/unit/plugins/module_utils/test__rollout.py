@@ -665,7 +665,8 @@ LB3_ID = "33333333-aaaa-4bbb-8ccc-000000000003"
 
 def quota_sentence(project, limit, usage):
     return (f"Project {project} is at its listener quota: the limit is {limit} and {usage} listeners "
-            "exist, so there is no room for this load balancer's PROMETHEUS listener; it was skipped "
+            "exist or are being made by this run, so there is no room for this load balancer's PROMETHEUS "
+            "listener; it was skipped "
             "before any write. Raise the project's listener quota, or free listeners.")
 
 
@@ -712,9 +713,6 @@ def test_check_mode_predicts_the_quota_skips(o):
             assert a[key] == b[key], (a["requested"], key)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Rollout.within_quota marks a skipped load balancer "
-                   "outcome=skipped but leaves the planned action (create), while the module docs say "
-                   "action is null when nothing changes and the 501 skip sets action=None")
 def test_a_load_balancer_skipped_for_its_quota_has_no_action(o):
     results = Run(o, quota_fleet()).fleet(["web"])
     assert results[0]["outcome"] == "skipped" and results[0]["action"] is None
@@ -871,11 +869,6 @@ def test_the_guard_does_not_apply_to_state_absent(o):
     assert item["outcome"] == "changed" and item["action"] == "delete" and run.rollout.warnings == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: on a load balancer with vip_sg_ids, a replace (or repair) "
-                   "builds its create body from the current listener, so allowed_cidrs the listener had "
-                   "before the security groups were set (PUT vip_sg_ids) are sent again and Octavia "
-                   "refuses the create ('Allowed CIDRs are not allowed when using custom VIP Security "
-                   "Groups')")
 def test_a_replace_on_a_load_balancer_with_vip_sg_ids_sends_no_allowed_cidrs(o):
     proxy = FakeProxy(lbs=[lb(vip_sg_ids=["sg-1"])], listeners=[listener(protocol_port=9100)])
     item = Run(o, proxy).one()
