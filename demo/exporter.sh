@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dir=$OCTAVIA_DEMO_DIR/exporter
 url=http://127.0.0.1:9878
 mkdir -p "$dir"
-ansible-playbook -i demo/inventory/lab.octavia.yml -i demo/inventory/hosts.yml demo/exporter.yml \
+ansible-playbook -i demo/inventory/hosts.yml demo/exporter.yml \
   | sed -n '/^PLAY RECAP/,$p'
 if [ -f "$dir/exporter.pid" ]; then
   pid=$(cat "$dir/exporter.pid")

@@ -249,3 +249,32 @@ def test_the_exporter_imports_no_ansible():
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def _imports(path):
+    import ast
+    tree = ast.parse(path.read_text())
+    prefix = "ansible_collections.octavia.monitoring.plugins.module_utils"
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == prefix:
+                found |= {alias.name for alias in node.names}
+            elif node.module.startswith(prefix + "."):
+                found.add(node.module.rsplit(".", 1)[1])
+    return found
+
+
+def test_the_role_stages_exactly_the_module_utils_the_exporter_imports():
+    import yaml
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    utils = repo / "plugins" / "module_utils"
+    todo = set().union(*(_imports(p) for p in (repo / "exporter" / "src" / "octavia_exporter").glob("*.py")))
+    closure = set()
+    while todo:
+        name = todo.pop()
+        if name not in closure:
+            closure.add(name)
+            todo |= _imports(utils / f"{name}.py")
+    role_vars = yaml.safe_load((repo / "roles" / "octavia_exporter" / "vars" / "main.yml").read_text())
+    assert sorted(role_vars["__octavia_exporter_module_utils_names"]) == sorted(f"{n}.py" for n in closure)
