@@ -631,8 +631,8 @@ def test_uses_tls():
 # --- the allowed_cidrs guard (issue 14) -------------------------------------------
 
 def test_allowed_cidrs_unenforced_option_is_warn_or_fail_and_warns_by_default():
-    assert p.LISTENER_SPEC["allowed_cidrs_unenforced"] == {"type": "str", "default": "warn",
-                                                          "choices": ["warn", "fail"]}
+    assert p.LISTENER_SPEC["allowed_cidrs_unenforced"] == {
+        "type": "str", "default": "warn", "choices": ["warn", "fail"]}
 
 
 def test_unenforced_cidrs_reason_with_vip_sg_ids_names_the_load_balancer():
@@ -690,11 +690,12 @@ def test_new_listeners_of_deletes_and_of_plain_step_lists():
     assert p.new_listeners({"steps": [{"op": "delete"}, {"op": "create"}, {"op": "create"}]}) == 1
 
 
-def quota_sentence(project, limit, usage):
-    return (f"Project {project} is at its listener quota: the limit is {limit} and {usage} listeners "
-            "exist or are being made by this run, so there is no room for this load balancer's PROMETHEUS "
-            "listener; it was skipped "
-            "before any write. Raise the project's listener quota, or free listeners.")
+def quota_sentence(project, limit, in_use):
+    """allot_quota's reason; ``in_use`` counts the listeners this run already gives the project."""
+    return (f"Project {project} is at its listener quota: the limit is {limit} and {in_use} listeners "
+            "exist or are being made by this run, so there is no room for this load balancer's "
+            "PROMETHEUS listener; it was skipped before any write. Raise the project's listener "
+            "quota, or free listeners.")
 
 
 def test_allot_quota_unlimited_refuses_nothing():

@@ -663,11 +663,12 @@ def test_single_result_of_a_failure_or_skip_raises_with_the_result_keys(o, value
 LB3_ID = "33333333-aaaa-4bbb-8ccc-000000000003"
 
 
-def quota_sentence(project, limit, usage):
-    return (f"Project {project} is at its listener quota: the limit is {limit} and {usage} listeners "
-            "exist or are being made by this run, so there is no room for this load balancer's PROMETHEUS "
-            "listener; it was skipped "
-            "before any write. Raise the project's listener quota, or free listeners.")
+def quota_sentence(project, limit, in_use):
+    """allot_quota's reason; ``in_use`` counts the listeners this run already gives the project."""
+    return (f"Project {project} is at its listener quota: the limit is {limit} and {in_use} listeners "
+            "exist or are being made by this run, so there is no room for this load balancer's "
+            "PROMETHEUS listener; it was skipped before any write. Raise the project's listener "
+            "quota, or free listeners.")
 
 
 def quota_fleet():
