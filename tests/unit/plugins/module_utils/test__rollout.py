@@ -956,3 +956,23 @@ def test_check_mode_predicts_the_tls_changes(o, name, listeners, options):
         assert checked[key] == real[key], key
     keys = [k for k in o.plan.TLS_KEYS if k in real["listener"]]
     assert {k: checked["listener"].get(k) for k in keys} == {k: real["listener"][k] for k in keys}
+
+
+def test_a_vip_port_the_user_made_is_checked_on_the_single_path(o):
+    """A load balancer created on the user's own port (vip_port_id): Octavia leaves its
+    device_owner alone (allowed_address_pairs.py deletes only ports it owns)."""
+    network = FakeNetwork(ports=[Port("port-1", False, device_owner="")])
+    run = Run(o, FakeProxy(lbs=[lb()]), network=network)
+    run.one()
+    assert len(run.rollout.warnings) == 1 and "port security disabled" in run.rollout.warnings[0]
+
+
+@pytest.mark.xfail(strict=True, reason="bug: read_fleet lists VIP ports with device_owner=Octavia only, so "
+                   "the VIP port of a load balancer created on the user's own port (vip_port_id) is never "
+                   "read: the fleet gives no port-security warning (and allowed_cidrs_unenforced=fail does "
+                   "not fail) where lb_prometheus_listener does")
+def test_a_vip_port_the_user_made_is_checked_on_the_fleet_path_too(o):
+    network = FakeNetwork(ports=[Port("port-1", False, device_owner="")])
+    run = Run(o, FakeProxy(lbs=[lb()]), network=network)
+    run.fleet()
+    assert len(run.rollout.warnings) == 1 and "port security disabled" in run.rollout.warnings[0]
