@@ -252,13 +252,12 @@ def _quota_families(fam, snap, seen):
         for key in QUOTA_RESOURCES:
             if quota.get(key) is None:
                 continue
+            labels = [project, QUOTA_LABEL[key]]
             fam.gauge("quota_limit", "Octavia quota of the project (-1: unlimited).",
-                      ["project_id", "resource"]).add_metric([project, QUOTA_LABEL[key]],
-                                                            int(quota[key]))
+                      ["project_id", "resource"]).add_metric(labels, int(quota[key]))
             if key in used:
                 fam.gauge("quota_usage", "Objects of the project that count against the quota.",
-                          ["project_id", "resource"]).add_metric([project, QUOTA_LABEL[key]],
-                                                                used[key])
+                          ["project_id", "resource"]).add_metric(labels, used[key])
 
 
 def cert_expiry_seconds(value):
