@@ -190,20 +190,30 @@ def floating_ips_by_port(conn, port_id=None):
         raise api_error(exc, "list floating IPs") from None
 
 
-def port_security_by_port(conn, port_id=None):
+# VIP port IDs per ports request: the IDs travel in the query string.
+PORTS_PER_REQUEST = 100
+
+
+def port_security_by_port(conn, port_ids):
     """Map VIP port IDs to their ``port_security_enabled`` through the network service.
 
-    One listing of the ports Octavia owns (``device_owner=Octavia``), or of
-    one port; ``{}`` when the cloud has no usable network endpoint, so the
-    check is made where it can be and skipped where it cannot.
+    One listing of ports by ID per ``PORTS_PER_REQUEST`` IDs (a VIP port may
+    be one the user made, so the ports Octavia owns are not enough); ``{}``
+    when the cloud has no usable network endpoint, so the check is made
+    where it can be and skipped where it cannot.
 
     :raises OctaviaError: the network service answered with another error.
     """
+    port_ids = sorted({p for p in port_ids if p})
+    found = {}
     try:
-        if not conn.has_service("network"):
+        if not port_ids or not conn.has_service("network"):
             return {}
-        query = {"id": port_id} if port_id else {"device_owner": "Octavia"}
-        return {port.id: port.is_port_security_enabled for port in conn.network.ports(**query)}
+        for start in range(0, len(port_ids), PORTS_PER_REQUEST):
+            chunk = port_ids[start:start + PORTS_PER_REQUEST]
+            query = {"id": chunk[0] if len(chunk) == 1 else chunk}
+            found.update({port.id: port.is_port_security_enabled for port in conn.network.ports(**query)})
+        return found
     except Exception as exc:
         if _network_unavailable(exc):
             return {}
@@ -275,7 +285,7 @@ def read_fleet(conn, filters=None, floating_ips=True, port_security=False):
             fips, missing = floating_ips_by_port(conn)
             fleet["floating_ips"] = fips if floating_ips else {}
             if port_security and not missing:
-                fleet["port_security"] = port_security_by_port(conn)
+                fleet["port_security"] = port_security_by_port(conn, [lb.get("vip_port_id") for lb in lbs])
     return fleet
 
 
@@ -298,7 +308,7 @@ def read_load_balancer(conn, name_or_id, ignore_missing=False, floating_ip=True,
         fips, missing = floating_ips_by_port(conn, lb["vip_port_id"])
         fleet["floating_ips"] = fips if floating_ip else {}
         if port_security and not missing:
-            fleet["port_security"] = port_security_by_port(conn, lb["vip_port_id"])
+            fleet["port_security"] = port_security_by_port(conn, [lb["vip_port_id"]])
     return fleet
 
 

@@ -295,8 +295,10 @@ class FakeNetwork:
         for fault in (self.fault, self.port_fault):
             if fault is not None:
                 raise fault
+        ids = query.get("id")
+        ids = [ids] if isinstance(ids, str) else ids
         return [port for port in self.port_list
-                if query.get("id") in (None, port.id)
+                if (ids is None or port.id in ids)
                 and query.get("device_owner") in (None, port.device_owner)]
 
 

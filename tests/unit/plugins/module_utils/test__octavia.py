@@ -808,24 +808,36 @@ def test_read_load_balancer_is_the_fleet_shape_for_one(o):
 
 # --- issue 14: port security of the VIP ports, listener quota and usage ----------------
 
-def test_port_security_by_port_lists_octavias_ports_once_or_one_port(o):
-    network = FakeNetwork(ports=[Port("port-1", True), Port("port-2", False), Port("mine", False, "compute:nova")])
+def test_port_security_by_port_lists_the_vip_ports_by_id(o):
+    """By ID, not by device_owner: a VIP port may be one the user made (vip_port_id)."""
+    network = FakeNetwork(ports=[Port("port-1", True), Port("port-2", False), Port("mine", False, "compute:nova"),
+                                 Port("other", False)])
     conn = FakeConn(FakeProxy(), network=network)
-    assert o.octavia.port_security_by_port(conn) == {"port-1": True, "port-2": False}
-    assert o.octavia.port_security_by_port(conn, "port-2") == {"port-2": False}
-    assert network.port_queries == [{"device_owner": "Octavia"}, {"id": "port-2"}]
+    assert o.octavia.port_security_by_port(conn, ["port-2", "port-1", "mine", None]) == \
+        {"port-1": True, "port-2": False, "mine": False}
+    assert o.octavia.port_security_by_port(conn, ["port-2"]) == {"port-2": False}
+    assert o.octavia.port_security_by_port(conn, []) == {}
+    assert network.port_queries == [{"id": ["mine", "port-1", "port-2"]}, {"id": "port-2"}]
+
+
+def test_port_security_by_port_asks_in_chunks(o):
+    ids = [f"p-{n:03d}" for n in range(o.octavia.PORTS_PER_REQUEST + 1)]
+    network = FakeNetwork(ports=[Port(i, True) for i in ids])
+    assert len(o.octavia.port_security_by_port(FakeConn(FakeProxy(), network=network), ids)) == len(ids)
+    assert [len(q["id"]) if isinstance(q["id"], list) else 1 for q in network.port_queries] == \
+        [o.octavia.PORTS_PER_REQUEST, 1]
 
 
 @pytest.mark.parametrize("network", [None, FakeNetwork(port_fault=HttpError(404, "The resource could not be found.")),
                                      FakeNetwork(port_fault=type("EndpointNotFound", (Exception,), {})("none"))])
 def test_port_security_without_a_usable_network_service_is_not_known(o, network):
-    assert o.octavia.port_security_by_port(FakeConn(FakeProxy(), network=network)) == {}
+    assert o.octavia.port_security_by_port(FakeConn(FakeProxy(), network=network), ["port-1"]) == {}
 
 
 def test_port_security_other_network_errors_are_one_sentence(o):
     conn = FakeConn(FakeProxy(), network=FakeNetwork(port_fault=HttpError(500, "neutron down")))
     with pytest.raises(o.OctaviaError, match="^Could not list the VIP ports: the API answered HTTP 500"):
-        o.octavia.port_security_by_port(conn)
+        o.octavia.port_security_by_port(conn, ["port-1"])
 
 
 @pytest.mark.parametrize("quota", [-1, 0, 5])
@@ -877,7 +889,7 @@ def test_read_fleet_reads_port_security_with_one_listing_and_counts_every_listen
                           ports=[Port("port-1", True), Port("port-2", False)])
     fleet = o.octavia.read_fleet(FakeConn(proxy, network=network), {"name_pattern": "*"}, port_security=True)
     assert fleet["port_security"] == {"port-1": True, "port-2": False}
-    assert network.port_queries == [{"device_owner": "Octavia"}] and network.queries == [{}]
+    assert network.port_queries == [{"id": ["port-1", "port-2"]}] and network.queries == [{}]
     assert fleet["listener_usage"] == {"p1": 2, "p2": 2}
     assert set(fleet["listeners"]) == {LB_ID, "b"}            # the selection's, not "elsewhere"
     assert proxy.ops() == ["load_balancers", "listeners"]

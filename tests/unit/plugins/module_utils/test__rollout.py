@@ -860,7 +860,7 @@ def test_port_security_off_with_fail_fails_before_any_write_in_the_fleet(o):
     assert by_name["web"]["msg"].startswith("The VIP port of load balancer 'web' has port security disabled")
     assert by_name["api"]["outcome"] == "changed"
     assert [w[1]["load_balancer_id"] for w in proxy.writes()] == [LB2_ID]
-    assert network.port_queries == [{"device_owner": "Octavia"}]      # one listing for the fleet
+    assert network.port_queries == [{"id": ["port-1", "port-2"]}]      # one listing for the fleet
 
 
 def test_the_guard_does_not_apply_to_state_absent(o):
@@ -967,10 +967,6 @@ def test_a_vip_port_the_user_made_is_checked_on_the_single_path(o):
     assert len(run.rollout.warnings) == 1 and "port security disabled" in run.rollout.warnings[0]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: read_fleet lists VIP ports with device_owner=Octavia only, so "
-                   "the VIP port of a load balancer created on the user's own port (vip_port_id) is never "
-                   "read: the fleet gives no port-security warning (and allowed_cidrs_unenforced=fail does "
-                   "not fail) where lb_prometheus_listener does")
 def test_a_vip_port_the_user_made_is_checked_on_the_fleet_path_too(o):
     network = FakeNetwork(ports=[Port("port-1", False, device_owner="")])
     run = Run(o, FakeProxy(lbs=[lb()]), network=network)
