@@ -108,7 +108,7 @@ scrape_configs:
 def _state_rules():
     """octavia-state-alerts.yml.j2 rendered as the role renders it, with short for: durations."""
     spec = importlib.util.spec_from_file_location(
-        "rules_render", pathlib.Path(__file__).parents[2] / "tests" / "unit" / "rules" / "conftest.py")
+        "rules_render", pathlib.Path(__file__).parents[2] / "tests" / "unit" / "rules" / "rules_render.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     durations = {f"octavia_prometheus_alert_{name}_for": "4s" for name in (
