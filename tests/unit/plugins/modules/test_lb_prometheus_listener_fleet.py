@@ -129,7 +129,7 @@ def test_the_rollouts_warnings_reach_the_task(no_sdk, monkeypatch, capsys):
     assert warned[1].startswith("The VIP port of load balancer 'lb-2' has port security disabled")
     assert warned[2] == ("The listener quota of project p3 could not be read with these credentials, so it was "
                          "not checked before writing.")
-    assert network.port_queries == [{"device_owner": "Octavia"}]
+    assert network.port_queries == [{"id": ["port-1", "port-2", "port-3"]}]      # one listing for the fleet
 
 
 def test_allowed_cidrs_unenforced_fail_fails_those_load_balancers_and_does_the_others(no_sdk, monkeypatch, capsys):
