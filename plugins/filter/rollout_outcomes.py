@@ -135,7 +135,8 @@ def _overall(reports, items):
     lines = [f"{label_of(item)}: {report['msg']}" for item, report in zip(items, reports)
              if report["outcome"] in wanted]
     return {"outcome": outcome, "changed": any(r["changed"] for r in reports),
-            "failed": any(r["failed"] for r in reports), "msg": lines or "unchanged",
+            "failed": any(r["failed"] for r in reports),
+            "msg": lines or f"{outcomes.count('unchanged')} load balancer(s) unchanged",
             "diff": [r["diff"] for r in reports if r["diff"]]}
 
 
@@ -143,7 +144,9 @@ def rollout_outcomes(value):
     """Return each load balancer's outcome, and the rollout's as a whole.
 
     :param value: what ``rollout_items`` accepts.
-    :returns: ``{"by_load_balancer": {requested: report}, "overall": report}``.
+    :returns: ``{"by_load_balancer": {requested: report}, "overall": report,
+        "nothing_to_report": bool}``; the last is true when every outcome is
+        unchanged (or there is none), so that no host has its own to show.
         A report is ``{"outcome", "changed", "failed", "msg", "diff"}``:
         ``changed`` is true for changed and unconfirmed, ``failed`` for failed
         and unconfirmed, ``msg`` one sentence for the load balancer's host and
@@ -158,7 +161,8 @@ def rollout_outcomes(value):
     by_lb = {}
     for item, report in zip(items, reports):
         by_lb[str(item.get("requested"))] = report
-    return {"by_load_balancer": by_lb, "overall": _overall(reports, items)}
+    return {"by_load_balancer": by_lb, "overall": _overall(reports, items),
+            "nothing_to_report": all(r["outcome"] == "unchanged" for r in reports)}
 
 
 class FilterModule:

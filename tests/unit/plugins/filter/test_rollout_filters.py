@@ -148,7 +148,18 @@ def test_overall_outcome(items, expected):
 def test_overall_lists_the_changes_when_nothing_failed():
     overall = rollout_outcomes([item("a", changed=True, action="update", target="t:1"), item("b")])["overall"]
     assert overall["msg"] == ["a (id-a): update: scrape target t:1"]
-    assert rollout_outcomes([item("a")])["overall"]["msg"] == "unchanged"
+    assert rollout_outcomes([item("a"), item("b")])["overall"]["msg"] == "2 load balancer(s) unchanged"
+
+
+@pytest.mark.parametrize("items, expected", [
+    ([], True),
+    ([item("a"), item("b")], True),
+    ([item("a"), item("b", skipped=True)], False),
+    ([item("a"), item("b", changed=True)], False),
+    ([item("a", failed=True)], False),
+])
+def test_nothing_to_report_only_when_every_outcome_is_unchanged(items, expected):
+    assert rollout_outcomes(items)["nothing_to_report"] is expected
 
 
 # ---------------------------------------------------------------------------------- rollout_summary
