@@ -42,6 +42,7 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import
 )
 from ansible_collections.octavia.monitoring.plugins.module_utils._plan import (
     LISTENER_KEYS,
+    OPEN_NETWORKS,
     allot_quota,
     check_api_versions,
     check_cidr_family,
@@ -247,7 +248,8 @@ class Rollout:
     def guard_cidrs(self, lb, port_security):
         """Warn, or fail before any write, when allowed_cidrs cannot take effect on ``lb``."""
         reason = unenforced_cidrs_reason(lb, port_security)
-        if reason is None:
+        if reason is None or set(self.cidrs or ()) <= set(OPEN_NETWORKS):
+            # Allowing everyone needs no enforcing.
             return
         if self.params.get("allowed_cidrs_unenforced") == "fail":
             raise PlanError(f"{reason} Nothing was written (allowed_cidrs_unenforced=fail).")

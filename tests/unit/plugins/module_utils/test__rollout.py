@@ -972,3 +972,11 @@ def test_a_vip_port_the_user_made_is_checked_on_the_fleet_path_too(o):
     run = Run(o, FakeProxy(lbs=[lb()]), network=network)
     run.fleet()
     assert len(run.rollout.warnings) == 1 and "port security disabled" in run.rollout.warnings[0]
+
+
+def test_the_allowed_cidrs_guard_is_quiet_when_everyone_is_allowed(o):
+    """Nothing to enforce with 0.0.0.0/0, so neither a warning nor (with fail) a failure."""
+    proxy = FakeProxy(lbs=[lb(vip_sg_ids=["sg-1"])])
+    run = Run(o, proxy, allowed_cidrs=["0.0.0.0/0"], allowed_cidrs_unenforced="fail")
+    item = run.one()
+    assert item["outcome"] == "changed" and run.rollout.warnings == []
