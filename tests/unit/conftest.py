@@ -10,7 +10,7 @@ Two runners use this tree, and neither may depend on the other's set-up:
 Nothing here imports tests/helpers. Two folders go on sys.path for suites that need them, as
 pytest.ini and pytest's default import mode give them under plain pytest: tests/, because the
 rules suites start a real Prometheus through tests/helpers, and tests/unit/rules, whose test
-files import their siblings (conftest, catalog_scale) by bare name, which ansible-test's
+files import their sibling modules (rules_render, catalog_scale) by bare name, which ansible-test's
 package-style imports would not find.
 """
 import pathlib
