@@ -102,8 +102,8 @@ def restricted_api(lab, tmp_path):
     api.stop()
 
 
-def test_replace_creates_first_and_keeps_the_old_listener_when_octavia_refuses(lab, lb_factory, conn,
-                                                                             restricted_api):
+def test_replace_creates_first_and_keeps_the_old_listener_when_octavia_refuses(
+        lab, lb_factory, conn, restricted_api):
     """A port change whose create Octavia refuses: the old listener stays, keeps serving, and the
     result says so. It used to be deleted first, and lost."""
     lb = lb_factory.create()

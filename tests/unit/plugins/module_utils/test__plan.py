@@ -740,6 +740,6 @@ def test_allot_quota_ignores_projects_without_a_limit_and_load_balancers_that_ad
 
 def test_allot_quota_sentence_of_a_later_load_balancer_shows_why_there_is_no_room():
     refused = p.allot_quota([("a", "p1", 1), ("b", "p1", 1)], {"p1": 2}, {"p1": 1})
-    [text] = refused.values()
+    [text] = list(refused.values())
     limit, usage = map(int, re.search(r"the limit is (\d+) and (\d+) listeners", text).groups())
     assert usage + 1 > limit, text
