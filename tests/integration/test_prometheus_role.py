@@ -292,8 +292,8 @@ def test_an_invalid_extra_scrape_config_fails_and_keeps_the_old_config(lab, prom
     assert prom.self_metric("prometheus_config_last_reload_successful") == 1
 
 
-def test_a_source_naming_a_missing_load_balancer_fails_before_anything_is_written(lab, fleet, role_vars,
-                                                                                 converged):
+def test_a_source_naming_a_missing_load_balancer_fails_before_anything_is_written(
+        lab, fleet, role_vars, converged):
     targets_file = pathlib.Path(role_vars["octavia_prometheus_file_sd_dir"]) / "octavia.yml"
     before = targets_file.read_bytes()
     assert yaml.safe_load(before), "the fleet's targets are in the file"
@@ -562,8 +562,8 @@ def test_check_mode_fails_where_the_run_fails_and_writes_nothing(local):
 
 
 def test_survey_strings_for_the_list_variables(local):
-    run = local.run(octavia_prometheus_alert_rules_disabled="OctaviaAmphoraHighMemory, OctaviaMemberDown\n"
-                                                             "OctaviaAmphoraHighCpu\n")
+    survey = "OctaviaAmphoraHighMemory, OctaviaMemberDown\nOctaviaAmphoraHighCpu\n"
+    run = local.run(octavia_prometheus_alert_rules_disabled=survey)
     assert run.rc == 0, run
     loaded = local.prom.rule_names()
     assert "OctaviaMetricsEndpointDown" in loaded

@@ -180,7 +180,7 @@ def test_each_fault_is_one_sentence_naming_the_item(target, needle):
 def test_faults_of_several_items_are_named_each():
     problems = prometheus_target_problems([{"scrape_target": "a:1"}, {"scrape_target": "b:70000"},
                                            {"scrape_target": "c"}], name="mine")
-    assert [p.split(" ")[0].split(".")[0] for p in problems] == ["mine[1]", "mine[2]"]
+    assert [p.split(" ", maxsplit=1)[0].split(".", maxsplit=1)[0] for p in problems] == ["mine[1]", "mine[2]"]
 
 
 def test_not_a_list():
