@@ -9,4 +9,7 @@ for path in (REPO / "exporter" / "src", REPO / ".build" / "collections", REPO / 
         sys.path.insert(0, str(path))
 
 # One definition of the lab fixtures: tests/integration/conftest.py's.
-from integration.conftest import lab, lb_factory, pytest_collection_modifyitems  # noqa: E402,F401
+from integration.conftest import lab, lb_factory, pytest_collection_modifyitems  # noqa: E402
+
+# pytest finds fixtures and hooks by name in this module.
+__all__ = ("lab", "lb_factory", "pytest_collection_modifyitems")

@@ -186,15 +186,15 @@ def test_sd_address_choice(address, fips, target, problem):
 
 
 def test_sd_source_labels_win_and_empty_ones_are_dropped():
-    groups, _ = metrics.sd_groups([snapshot(labels=dict(cloud="east", team="lb", region=""))],
-                                  lambda _s: "vip")
+    groups = metrics.sd_groups([snapshot(labels=dict(cloud="east", team="lb", region=""))],
+                               lambda _s: "vip")[0]
     labels = groups[0]["labels"]
     assert labels["cloud"] == "east" and labels["team"] == "lb" and labels["region"] == "r1"
 
 
 def test_sd_deduplicates_and_names_nameless():
     lb = dict(LB, name="")
-    groups, _ = metrics.sd_groups([snapshot(load_balancers=[lb]), snapshot()], lambda _s: "vip")
+    groups = metrics.sd_groups([snapshot(load_balancers=[lb]), snapshot()], lambda _s: "vip")[0]
     assert len(groups) == 1 and groups[0]["labels"]["loadbalancer_name"] == "lb-1"
 
 

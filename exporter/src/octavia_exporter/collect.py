@@ -20,6 +20,8 @@ The per-object reads run with at most ``concurrency`` requests in flight.
 import threading
 import time
 
+from openstack import exceptions as sdk_exceptions
+
 from ansible_collections.octavia.monitoring.plugins.module_utils import _octavia, _sdk
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError
 from ansible_collections.octavia.monitoring.plugins.module_utils._select import (
@@ -179,7 +181,6 @@ def _optional(what, call, warnings, key):
 
 def _status_tree(lb_id, conn):
     """Members (with pool and load balancer IDs) from one load balancer's status tree."""
-    from openstack import exceptions as sdk_exceptions
     response = conn.load_balancer.get(f"/lbaas/loadbalancers/{lb_id}/status")
     if response.status_code == 404:
         return []

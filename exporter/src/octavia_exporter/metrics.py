@@ -5,6 +5,8 @@ completed cycle of each) and builds what ``/metrics`` and ``/sd/prometheus`` ser
 Nothing here calls the API, so a scrape never does.
 """
 
+from datetime import datetime, timezone
+
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import PlanError
@@ -264,7 +266,6 @@ def cert_expiry_seconds(value):
     """An amphora's ``cert_expiration`` (ISO 8601, UTC when no zone is given) as Unix time, or ``None``."""
     if not value:
         return None
-    from datetime import datetime, timezone
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:

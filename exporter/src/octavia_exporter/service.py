@@ -117,8 +117,8 @@ class Exporter:
             return [s.snapshot for s in self.states if s.snapshot is not None], list(self.states)
 
     def sd(self):
-        """The HTTP SD groups of the last completed cycles, and per-source target counts."""
-        snapshots, _ = self._snapshots()
+        """The HTTP SD groups of the last completed cycles (logs an address problem once)."""
+        snapshots = self._snapshots()[0]
         address = {s.source.name: s.source.settings["address"] for s in self.states}
         groups, problems = sd_groups(snapshots, address.get)
         for source, message in problems:

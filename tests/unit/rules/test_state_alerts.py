@@ -33,8 +33,7 @@ STATE_DEFAULTS = dict(
     octavia_prometheus_alert_exporter_down_for="5m",
     octavia_prometheus_alert_api_source_failing_for="10m",
 )
-STATE_VARS = dict(
-    STATE_DEFAULTS,
+STATE_VARS = {**STATE_DEFAULTS, **dict(
     octavia_prometheus_alert_lb_provisioning_error_for="2m",
     octavia_prometheus_alert_lb_stuck_pending_for="10m",
     octavia_prometheus_alert_lb_operating_status_for="2m",
@@ -46,7 +45,7 @@ STATE_VARS = dict(
     octavia_prometheus_alert_listener_quota_ratio=0.8,
     octavia_prometheus_alert_exporter_down_for="2m",
     octavia_prometheus_alert_api_source_failing_for="3m",
-)
+)}
 
 
 def rendered(**overrides):
