@@ -138,7 +138,7 @@ def demo(lab, tmp_path_factory):
 
         root = tmp_path_factory.mktemp("grafana-e2e")
         run = run_playbook(_role_playbook(root), env=lab.env, extra_vars={
-            "octavia_prometheus_sources": [{"cloud": lab.cloud, "tags": [tag]}],
+            "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"tags": [tag]}}],
             "octavia_prometheus_config_file": str(root / "prometheus.yml"),
             "octavia_prometheus_file_sd_dir": str(root / "file_sd"),
             "octavia_prometheus_rules_dir": str(root / "rules"),
