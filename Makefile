@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 help:
 	@echo "make demo        start the local Octavia lab and run the main job against it"
 	@echo "make test        every test and check (what CI runs)"
-	@echo "make demo-down   stop the demo's Prometheus and backends, then the lab"
+	@echo "make demo-down   stop the demo's Prometheus, exporter and backends, then the lab"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make lint | sanity | unit | integration | packaging | molecule | build | bench"
 	@echo "make changelog   record the release of galaxy.yml's version (fragments, new plugins) and CHANGELOG.rst"
@@ -99,7 +99,7 @@ demo: system-packages collection
 
 # The demo's own processes (Prometheus, HTTP backends) by their PID files, then the lab.
 demo-down:
-	@for pidfile in .demo/prometheus/prometheus.pid .demo/backends/*.pid; do \
+	@for pidfile in .demo/prometheus/prometheus.pid .demo/exporter/exporter.pid .demo/backends/*.pid; do \
 	  [ -f "$$pidfile" ] || continue; kill "$$(cat "$$pidfile")" 2>/dev/null || true; rm -f "$$pidfile"; \
 	done
 	$(MAKE) --no-print-directory lab-down

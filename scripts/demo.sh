@@ -2,7 +2,8 @@
 # `make demo`: the main job on the local lab, end to end.
 #   1. the lab and the demo load balancers (one unmonitored, one already monitored, one with no
 #      listener, one UDP-only);
-#   2. a Prometheus on 127.0.0.1:9090 (started here, stopped by `make demo-down`);
+#   2. a Prometheus on 127.0.0.1:9090 (started here, stopped by `make demo-down`), and
+#      octavia-exporter on 127.0.0.1:9878 in the foreground, installed and configured by its role;
 #   3. ansible-playbook octavia.monitoring.site with the inventory plugin against cloud octavia-lab;
 #   4. some traffic, then every target's health and the API statistics table;
 #   5. the same playbook again, to show that it changes nothing.
@@ -39,6 +40,9 @@ if ! curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null 2>&1; then
 fi
 echo "Prometheus is ready: http://127.0.0.1:$prom_port"
 
+say "2b. octavia-exporter in the foreground, configured by the octavia_exporter role"
+demo/exporter.sh
+
 say "3. ansible-playbook octavia.monitoring.site (first run)"
 ansible-playbook "${inventory[@]}" octavia.monitoring.site
 
@@ -60,6 +64,8 @@ cat <<MSG
 Done. What is running and where:
   Octavia API       $(python -c 'import sys; sys.path.insert(0, "tests"); from lab.settings import Settings; print(Settings().api_url)')   (cloud octavia-lab, OS_CLIENT_CONFIG_FILE=$OS_CLIENT_CONFIG_FILE)
   Prometheus        http://127.0.0.1:$prom_port   (config $prom_dir/prometheus.yml)
+  Exporter metrics  http://127.0.0.1:9878/metrics
+  Exporter SD       http://127.0.0.1:9878/sd/prometheus
   Grafana tree      $OCTAVIA_DEMO_DIR/grafana   (provisioning/ and dashboards/ for a Grafana server)
 Stop everything with: make demo-down
 MSG
