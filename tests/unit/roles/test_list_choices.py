@@ -45,8 +45,22 @@ def test_grafana_default_dashboards_are_all_choices():
     assert set(default) <= set(entry["lists"]["options"]["octavia_grafana_dashboards"]["choices"])
 
 
-def test_prometheus_alert_choices_are_the_alerts_of_the_template():
-    template = (REPO / "roles" / "octavia_prometheus" / "templates" / "octavia-alerts.yml.j2").read_text()
+def blocks(template):
+    """The alert names of a rule template, in the order of its `{%- if '<name>' ...` blocks."""
+    text = (REPO / "roles" / "octavia_prometheus" / "templates" / template).read_text()
+    return [line.split("'")[1] for line in text.splitlines() if line.startswith("{%- if '")]
+
+
+def test_prometheus_alert_choices_are_the_alerts_of_the_templates():
+    # Both rule files take their disabled alerts from octavia_prometheus_alert_rules_disabled.
     choices = specs("octavia_prometheus")["lists"]["options"]["octavia_prometheus_alert_rules_disabled"]["choices"]
-    blocks = [line.split("'")[1] for line in template.splitlines() if line.startswith("{%- if '")]
-    assert blocks == choices
+    assert blocks("octavia-alerts.yml.j2") + blocks("octavia-state-alerts.yml.j2") == choices
+    assert len(choices) == len(set(choices))
+
+
+@pytest.mark.parametrize("template", ["octavia-alerts.yml.j2", "octavia-state-alerts.yml.j2"])
+def test_each_rule_template_s_own_list_is_its_blocks(template):
+    # The list that decides `rules: []` must name exactly the alerts the template has.
+    text = (REPO / "roles" / "octavia_prometheus" / "templates" / template).read_text()
+    listed = text.split("{%- set enabled = [", 1)[1].split("]", 1)[0]
+    assert [name.strip().strip("'") for name in listed.split(",")] == blocks(template)

@@ -2,15 +2,15 @@
 
 Rendered with short durations (STATE_VARS) and run with `promtool test rules`
 (octavia-state-alerts_test.yml): every alert has a case where it fires and one where it
-must not. The role's variables for these alerts are listed in STATE_DEFAULTS until the
-octavia_prometheus role carries them in its defaults.
+must not. STATE_VARS overrides the role's own defaults (defaults/main.yml), which
+test_role_defaults_render_valid_rules checks as they ship.
 """
 import re
 
 import pytest
 import yaml
 
-from rules_render import HERE, promtool, render
+from rules_render import HERE, promtool, render, role_defaults
 
 TEMPLATE = "octavia-state-alerts.yml.j2"
 TEST_FILE = HERE / "octavia-state-alerts_test.yml"
@@ -18,22 +18,8 @@ ALERTS = ("OctaviaLoadBalancerProvisioningError", "OctaviaLoadBalancerStuckPendi
           "OctaviaLoadBalancerOperatingStatus", "OctaviaAmphoraError",
           "OctaviaAmphoraCertificateExpiring", "OctaviaLoadBalancerUnmonitored",
           "OctaviaListenerQuotaNearLimit", "OctaviaExporterDown", "OctaviaApiSourceFailing")
-# The variables the template reads, with the defaults proposed for the role.
-STATE_DEFAULTS = dict(
-    octavia_prometheus_exporter_job_name="octavia-exporter",
-    octavia_prometheus_alert_lb_provisioning_error_for="5m",
-    octavia_prometheus_alert_lb_stuck_pending_for="30m",
-    octavia_prometheus_alert_lb_operating_status_for="5m",
-    octavia_prometheus_alert_amphora_error_for="5m",
-    octavia_prometheus_alert_amphora_cert_expiring_for="1h",
-    octavia_prometheus_alert_amphora_cert_expiring_days=14,
-    octavia_prometheus_alert_lb_unmonitored_for="1h",
-    octavia_prometheus_alert_listener_quota_for="15m",
-    octavia_prometheus_alert_listener_quota_ratio=0.9,
-    octavia_prometheus_alert_exporter_down_for="5m",
-    octavia_prometheus_alert_api_source_failing_for="10m",
-)
-STATE_VARS = {**STATE_DEFAULTS, **dict(
+# Short durations for the promtool test file, over the role's defaults (defaults/main.yml, the one place).
+STATE_VARS = dict(
     octavia_prometheus_alert_lb_provisioning_error_for="2m",
     octavia_prometheus_alert_lb_stuck_pending_for="10m",
     octavia_prometheus_alert_lb_operating_status_for="2m",
@@ -45,7 +31,7 @@ STATE_VARS = {**STATE_DEFAULTS, **dict(
     octavia_prometheus_alert_listener_quota_ratio=0.8,
     octavia_prometheus_alert_exporter_down_for="2m",
     octavia_prometheus_alert_api_source_failing_for="3m",
-)}
+)
 
 
 def rendered(**overrides):
@@ -76,11 +62,16 @@ def test_every_alert_is_tested_firing_and_not_firing():
         assert any(not c["exp_alerts"] for c in mine), f"{name} is never expected silent"
 
 
-def test_proposed_defaults_render_valid_rules(tmp_path):
+def test_the_test_variables_are_variables_of_the_role():
+    assert set(STATE_VARS) <= set(role_defaults())
+
+
+def test_role_defaults_render_valid_rules(tmp_path):
     path = tmp_path / "state.yml"
-    path.write_text(render(TEMPLATE, **STATE_DEFAULTS))
+    path.write_text(render(TEMPLATE))
     result = promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
 
 
 @pytest.mark.parametrize("variable, alert", [
