@@ -20,7 +20,7 @@ if [ -f "$dir/exporter.pid" ]; then
 fi
 setsid "$dir/opt/run-foreground" >>"$dir/exporter.log" 2>&1 &
 echo $! >"$dir/exporter.pid"
-for _ in $(seq 1 150); do
+for _ in $(seq 1 600); do   # up to 2 minutes: the first cycle imports openstacksdk on a busy machine
   curl -sf "$url/metrics" 2>/dev/null | grep -q '^openstack_octavia_api_source_up{.*} 1.0$' && break
   sleep 0.2
 done
