@@ -15,6 +15,8 @@ export OS_CLIENT_CONFIG_FILE=$repo/.lab/clouds.yaml
 export ANSIBLE_COLLECTIONS_PATH=$repo/.build/collections
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_LOCALHOST_WARNING=false
+# As recommended for AWX: an inventory source that fails to load fails the run.
+export ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true
 export PATH=$repo/.venv/bin:$PATH
 prom_port=9090
 prom_dir=$OCTAVIA_DEMO_DIR/prometheus
