@@ -5,21 +5,14 @@ The parts that hold for every role (defaults against argument_specs) are in test
 import ast
 import pathlib
 import re
-import sys
 
 import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from helpers.ansible_run import COLLECTIONS, ansible_env
-
-# The checkout as ansible_collections.octavia.monitoring, the path Ansible itself loads filters from.
-ansible_env()
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
-
-from ansible_collections.octavia.monitoring.plugins.filter.as_list import as_list  # noqa: E402
-from ansible_collections.octavia.monitoring.plugins.filter.rollout_batches import fleet_filters  # noqa: E402
+# tests/unit/conftest.py makes the checkout importable as the collection.
+from ansible_collections.octavia.monitoring.plugins.filter.as_list import as_list
+from ansible_collections.octavia.monitoring.plugins.filter.rollout_batches import fleet_filters
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "octavia_listeners"
 SPECS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
