@@ -52,7 +52,7 @@ say "4. Traffic through the demo load balancers, then what Prometheus and the AP
 python demo/traffic.py --seconds 12
 python demo/report.py --prometheus "http://127.0.0.1:$prom_port"
 ansible-playbook octavia.monitoring.stats -e octavia_stats_cloud=octavia-lab \
-  -e octavia_stats_project_id=demo-project -e octavia_stats_include_listeners=true \
+  -e '{"octavia_stats_filters": {"project_ids": ["demo-project"]}}' -e octavia_stats_include_listeners=true \
   2>&1 | sed -n '/^TASK \[Show the statistics/,/^PLAY RECAP/p' | sed '$d'
 
 say "5. ansible-playbook octavia.monitoring.site again: nothing left to change"

@@ -156,14 +156,14 @@ def module_cases(f):
     """Every lb_stats_info call the module tests assert on: name -> (arguments, check mode)."""
     front = f.listener_name("web-front")
     return {
-        "all": ({"tags": [f.tag], "include_listeners": True}, False),
-        "all-check": ({"tags": [f.tag], "include_listeners": True}, True),
-        "all-no-listeners": ({"tags": [f.tag]}, False),
-        "project-a": ({"project_id": f.project_a}, False),
-        "project-b": ({"project_id": f.project_b}, False),
-        "tags": ({"tags": [f.tag, "web"]}, False),
+        "all": ({"filters": {"tags": [f.tag]}, "include_listeners": True}, False),
+        "all-check": ({"filters": {"tags": [f.tag]}, "include_listeners": True}, True),
+        "all-no-listeners": ({"filters": {"tags": [f.tag]}}, False),
+        "project-a": ({"filters": {"project_ids": [f.project_a]}}, False),
+        "project-b": ({"filters": {"project_ids": [f.project_b]}}, False),
+        "tags": ({"filters": {"tags": [f.tag, "web"]}}, False),
         "name": ({"name": f.lbs["dns"].name}, False),
-        "name-and-other-project": ({"name": f.lbs["dns"].name, "project_id": f.project_a}, False),
+        "name-and-other-project": ({"name": f.lbs["dns"].name, "filters": {"project_ids": [f.project_a]}}, False),
         "lb-by-name": ({"load_balancer": f.lbs["web"].name}, False),
         "lb-by-id": ({"load_balancer": f.lbs["idle"].id}, False),
         "lb-missing": ({"load_balancer": f"{f.prefix}-no-such-lb"}, False),
@@ -318,7 +318,7 @@ def test_ambiguous_listener_name_fails_and_lists_the_candidates(runs, fleet):
 # The playbook -----------------------------------------------------------------------------
 def playbook(lab, fleet, check=False, **extra):
     return run_playbook(PLAYBOOK, extra_vars={"octavia_stats_cloud": lab.cloud,
-                                              "octavia_stats_tags": [fleet.tag], **extra},
+                                              "octavia_stats_filters": {"tags": [fleet.tag]}, **extra},
                         check=check, env=lab.env)
 
 
