@@ -20,10 +20,12 @@ if [ -f "$dir/exporter.pid" ]; then
 fi
 setsid "$dir/opt/run-foreground" >>"$dir/exporter.log" 2>&1 &
 echo $! >"$dir/exporter.pid"
-for _ in $(seq 1 600); do   # up to 2 minutes: the first cycle imports openstacksdk on a busy machine
-  curl -sf "$url/metrics" 2>/dev/null | grep -q '^openstack_octavia_api_source_up{.*} 1.0$' && break
+# Up to 2 minutes: the first cycle imports openstacksdk on a busy machine. grep -c reads the whole
+# page (grep -q would stop early, and under pipefail the cut-off curl would fail the check).
+for _ in $(seq 1 600); do
+  curl -sf "$url/metrics" 2>/dev/null | grep -c '^openstack_octavia_api_source_up{.*} 1.0$' >/dev/null && break
   sleep 0.2
 done
-curl -sf "$url/metrics" | grep -q '^openstack_octavia_api_source_up{.*} 1.0$' || {
+curl -sf "$url/metrics" | grep -c '^openstack_octavia_api_source_up{.*} 1.0$' >/dev/null || {
   echo "the exporter did not complete a cycle; its log ($dir/exporter.log) ends:"; tail -20 "$dir/exporter.log"; exit 1; }
 echo "octavia-exporter is serving $(curl -sf "$url/sd/prometheus" | grep -c '"targets"') SD target(s): $url"
