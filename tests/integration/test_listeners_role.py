@@ -257,7 +257,9 @@ def test_rollout_on_inventory_hosts(lab, relay, fleet, project):
             if len(task["hosts"]) > 1:
                 per_host[task["task"]["name"]] = sorted(task["hosts"])
     assert list(per_host) == [t for t in per_host if t.startswith(ROLE + "Validating arguments")], per_host
-    [(reporter, report)] = task_hosts(limited, REPORT_TASK).items()
+    reports = task_hosts(limited, REPORT_TASK)
+    assert len(reports) == 1, reports
+    report = next(iter(reports.values()))
     assert report["msg"] == "4 load balancer(s) unchanged" and not report.get("changed"), report
 
 
