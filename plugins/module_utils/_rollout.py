@@ -410,7 +410,9 @@ class Rollout:
         """
         extra = getattr(exc, "extra", {}) or {}
         msg = str(exc) if isinstance(exc, OctaviaError) else f"Unexpected error: {exc!r}."
-        wrote = state["writes"] > 0
+        # A write whose request timed out may have been carried out all the same.
+        maybe = extra.get("kind") == "timeout" and state.get("step") is not None
+        wrote = state["writes"] > 0 or maybe
         if extra.get("status") == 501 and self.present and not wrote:
             item.update(skipped=True, changed=False, outcome="skipped", action=None, diff={},
                         listener=None, scrape_target=None, msg=skip_message(msg))

@@ -41,9 +41,12 @@ def role_defaults():
 
 
 def alert_pack():
-    """The pack's alert names: the choices of octavia_prometheus_alert_rules_disabled in argument_specs."""
+    """The pack's alert names: the choices of octavia_prometheus_alert_rules_disabled in argument_specs
+    that the pack's template (octavia-alerts.yml.j2) has a block for; the others are the state alerts."""
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-    return specs["lists"]["options"]["octavia_prometheus_alert_rules_disabled"]["choices"]
+    choices = specs["lists"]["options"]["octavia_prometheus_alert_rules_disabled"]["choices"]
+    text = (ROLE / "templates" / "octavia-alerts.yml.j2").read_text()
+    return [name for name in choices if f"{{%- if '{name}'" in text]
 
 
 def render(template, **overrides):

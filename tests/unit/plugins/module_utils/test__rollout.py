@@ -980,3 +980,12 @@ def test_the_allowed_cidrs_guard_is_quiet_when_everyone_is_allowed(o):
     run = Run(o, proxy, allowed_cidrs=["0.0.0.0/0"], allowed_cidrs_unenforced="fail")
     item = run.one()
     assert item["outcome"] == "changed" and run.rollout.warnings == []
+
+
+def test_a_create_whose_request_timed_out_is_unconfirmed_not_failed(o):
+    """The POST may have been carried out: that is 'written, not confirmed', never 'nothing written'."""
+    proxy = FakeProxy(lbs=[lb()])
+    proxy.faults["create_listener"] = [o.errors.OctaviaError("the API at http://x/v2 did not answer within 30 s",
+                                                             kind="timeout")]
+    item = Run(o, proxy).one()
+    assert (item["outcome"], item["changed"], item["failed"]) == ("unconfirmed", True, True)
