@@ -11,6 +11,23 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._select import 
 
 STATS_KEYS = ("active_connections", "bytes_in", "bytes_out", "request_errors",
               "total_connections")
+# (stats field, metric suffix, type, HELP text) of the statistics as Prometheus series: the
+# textfile of the stats playbook and the exporter both name them from this table. The
+# suffixes follow the amphora's own octavia_listener_* names (bytes_in_total,
+# request_errors_total) so that a dashboard author recognises them; the namespace
+# (openstack_octavia_api_ by default) differs so that the two sources never collide.
+STATS_METRICS = (
+    ("active_connections", "active_connections", "gauge",
+     "Connections currently open, as reported by the Octavia statistics API."),
+    ("total_connections", "connections_total", "counter",
+     "Connections handled since the object was created, as reported by the Octavia statistics API."),
+    ("bytes_in", "bytes_in_total", "counter",
+     "Bytes received, as reported by the Octavia statistics API."),
+    ("bytes_out", "bytes_out_total", "counter",
+     "Bytes sent, as reported by the Octavia statistics API."),
+    ("request_errors", "request_errors_total", "counter",
+     "Requests that failed or were denied, as reported by the Octavia statistics API."),
+)
 LB_STATS_KEYS = ("id", "name", "project_id", "vip_address", "provider", "provisioning_status",
                  "operating_status")
 

@@ -19,6 +19,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.octavia.monitoring.plugins.module_utils._stats import STATS_METRICS
+
 # The order Octavia's `loadbalancer stats show` prints them in.
 STAT_FIELDS = ("active_connections", "bytes_in", "bytes_out", "request_errors", "total_connections")
 
@@ -28,22 +30,8 @@ SI_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
 DEFAULT_PREFIX = "openstack_octavia_api"
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
-# (stats field, metric suffix, type, HELP text). The suffixes follow the
-# amphora's own octavia_listener_* names (bytes_in_total, request_errors_total)
-# so that a dashboard author recognises them; the namespace differs so that the
-# two sources never collide in one Prometheus.
-METRICS = (
-    ("active_connections", "active_connections", "gauge",
-     "Connections currently open, as reported by the Octavia statistics API."),
-    ("total_connections", "connections_total", "counter",
-     "Connections handled since the object was created, as reported by the Octavia statistics API."),
-    ("bytes_in", "bytes_in_total", "counter",
-     "Bytes received, as reported by the Octavia statistics API."),
-    ("bytes_out", "bytes_out_total", "counter",
-     "Bytes sent, as reported by the Octavia statistics API."),
-    ("request_errors", "request_errors_total", "counter",
-     "Requests that failed or were denied, as reported by the Octavia statistics API."),
-)
+# The series names and HELP texts, shared with the exporter.
+METRICS = STATS_METRICS
 
 CSV_COLUMNS = ("kind", "loadbalancer_id", "loadbalancer_name", "project_id", "provider",
                "listener_id", "listener_name", "protocol", "protocol_port") + STAT_FIELDS

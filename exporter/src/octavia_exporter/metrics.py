@@ -15,7 +15,7 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._select import 
     parent_lb_id,
     prometheus_listeners,
 )
-from ansible_collections.octavia.monitoring.plugins.module_utils._stats import sum_stats
+from ansible_collections.octavia.monitoring.plugins.module_utils._stats import STATS_METRICS, sum_stats
 from ansible_collections.octavia.monitoring.plugins.module_utils._targets import (
     lb_summary,
     scrape_items,
@@ -31,20 +31,6 @@ OPERATING_STATUSES = ("ONLINE", "DRAINING", "OFFLINE", "DEGRADED", "ERROR", "NO_
 AMPHORA_STATUSES = ("BOOTING", "ALLOCATED", "READY", "PENDING_CREATE", "PENDING_DELETE",
                     "DELETED", "ERROR", "FAILOVER_STOPPED")
 
-# (statistics field, metric suffix, type, help): the names playbooks/stats.yml writes into
-# its textfile (plugins/filter/stats.py METRICS; tests/unit compares the two tables).
-STATS_METRICS = (
-    ("active_connections", "active_connections", "gauge",
-     "Connections currently open, as reported by the Octavia statistics API."),
-    ("total_connections", "connections_total", "counter",
-     "Connections handled since the object was created, as reported by the Octavia statistics API."),
-    ("bytes_in", "bytes_in_total", "counter",
-     "Bytes received, as reported by the Octavia statistics API."),
-    ("bytes_out", "bytes_out_total", "counter",
-     "Bytes sent, as reported by the Octavia statistics API."),
-    ("request_errors", "request_errors_total", "counter",
-     "Requests that failed or were denied, as reported by the Octavia statistics API."),
-)
 QUOTA_RESOURCES = ("load_balancers", "listeners", "pools", "health_monitors", "members")
 # Octavia's quota key -> the resource label value (singular, as Octavia's quota API names them).
 QUOTA_LABEL = dict(load_balancers="loadbalancer", listeners="listener", pools="pool",
