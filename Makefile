@@ -62,11 +62,11 @@ sanity: venv
 	scripts/sanity.sh
 
 unit: collection
-	$(PY) -m pytest -q tests/unit exporter/tests/test_unit.py
+	$(PY) -m pytest -q tests/unit exporter/tests/test_exporter_unit.py
 
 # The packaging checks build their own tarball and need no lab: `make packaging` runs them.
 integration: collection
-	$(PY) -m pytest -q -m "not packaging" tests/integration exporter/tests/test_lab.py
+	$(PY) -m pytest -q -m "not packaging" tests/integration exporter/tests/test_exporter_lab.py
 
 packaging: collection
 	scripts/packaging.sh
