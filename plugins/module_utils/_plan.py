@@ -443,6 +443,18 @@ def listener_view(listener):
     return view
 
 
+def create_body(settings):
+    """The settings a create sends: no ``id``, nothing unset, no empty TLS list.
+
+    A listener without TLS shows ``tls_versions`` and ``alpn_protocols`` as
+    ``null``; sent back as ``[]`` they would be stored empty, and Octavia's
+    haproxy template then fails on the listener (a KeyError in its TLS 1.3
+    cipher handling), so a replacement or repair copies only what is set.
+    """
+    return {k: v for k, v in settings.items()
+            if k != "id" and v is not None and not (k in TLS_KEYS and v == [])}
+
+
 _HEADERS = {
     "create": ("no PROMETHEUS listener", "listener to create"),
     "update": ("listener {id}", "listener {id}, updated in place"),
@@ -477,12 +489,11 @@ def plan_listener(state, current, want, leftovers=()):
     want = {k: comparable(k, v) for k, v in want.items()}
     if current is None:
         check_tls_settings(want, want)
-        body = {k: v for k, v in want.items() if v is not None}
-        return _plan("create", [dict(op="create", body=body)], {}, dict(want))
+        return _plan("create", [dict(op="create", body=create_body(want))], {}, dict(want))
     before = listener_view(current)
     after = dict(before, **want)
     check_tls_settings(after, want)
-    body = {k: v for k, v in after.items() if k != "id" and v is not None}
+    body = create_body(after)
     if current.get("provisioning_status") == "ERROR":
         # Octavia lets a broken listener be deleted but not updated; it serves
         # nothing, so deleting it first loses nothing, and frees its port.

@@ -743,3 +743,14 @@ def test_allot_quota_sentence_of_a_later_load_balancer_shows_why_there_is_no_roo
     [text] = list(refused.values())
     limit, usage = map(int, re.search(r"the limit is (\d+) and (\d+) listeners", text).groups())
     assert usage + 1 > limit, text
+
+
+def test_a_repair_or_replace_of_a_listener_without_tls_sends_no_empty_tls_lists():
+    """Octavia shows tls_versions and alpn_protocols as null on a listener without TLS; sent back as
+    [] on the create of a repair or replace they are stored empty, and Octavia's haproxy template
+    then fails on the listener (found in the lab: the repaired listener served no /metrics)."""
+    current = listener(tls_versions=None, alpn_protocols=None, sni_container_refs=[], tls_ciphers=None)
+    for plan in (p.plan_listener("present", dict(current, provisioning_status="ERROR"), want()),
+                 p.plan_listener("present", current, want(protocol_port=9100))):
+        body = [step for step in plan["steps"] if step["op"] == "create"][0]["body"]
+        assert not {"tls_versions", "alpn_protocols", "sni_container_refs", "tls_ciphers"} & set(body), body
