@@ -35,8 +35,12 @@ from lab.settings import REPO
 # The dashboards package sits at the repository root, outside pytest's pythonpath.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# The exporter's test helper (its real command in the foreground) sits beside its tests.
+if str(REPO / "exporter" / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "exporter" / "tests"))
 
 from dashboards import generate, queries  # noqa: E402 - needs the path above
+from exporter_proc import ExporterProcess  # noqa: E402 - exporter/tests is on the path above
 from helpers.ansible_run import run_playbook  # noqa: E402
 from helpers.prometheus_server import PrometheusServer  # noqa: E402
 from lab.backends import HttpBackend  # noqa: E402
@@ -105,7 +109,7 @@ def demo(lab, tmp_path_factory):
     tag = prefix
     factory = LoadBalancerFactory(conn, name_prefix=prefix, timeout=90)
     backends = []
-    prom = None
+    prom = exporter = None
     try:
         lbs = []
         for index, vip in enumerate(_free_vips(conn, 2), start=1):
@@ -137,7 +141,13 @@ def demo(lab, tmp_path_factory):
                         "pool": f"{prefix}-pool{index}", "members": [m.name for m in members]})
 
         root = tmp_path_factory.mktemp("grafana-e2e")
+        # The fleet-state panels read octavia-exporter's series: the real exporter, scoped to these
+        # load balancers, scraped through the role's exporter job; the quota panel needs a limit.
+        conn.load_balancer.update_quota(PROJECT, listeners=100)
+        exporter = ExporterProcess(root, [dict(name="e2e", cloud=lab.cloud, filters=dict(tags=[tag]))],
+                                   lab.clouds_yaml, interval=2).start(timeout=120)
         run = run_playbook(_role_playbook(root), env=lab.env, extra_vars={
+            "octavia_prometheus_exporter_targets": [f"127.0.0.1:{exporter.port}"],
             "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"tags": [tag]}}],
             "octavia_prometheus_config_file": str(root / "prometheus.yml"),
             "octavia_prometheus_file_sd_dir": str(root / "file_sd"),
@@ -161,6 +171,8 @@ def demo(lab, tmp_path_factory):
                       message="Prometheus scraping both demo load balancers")
         prom.wait_for(lambda: prom.query(f'octavia_member_info{{loadbalancer_name=~"{prefix}-.*"}}'), timeout=60,
                       message="the name catalogue's series")
+        prom.wait_for(lambda: prom.query('openstack_octavia_api_quota_limit{resource="listener"}'), timeout=60,
+                      message="the exporter's series")
         sent = _send_traffic(lbs, TRAFFIC_SECONDS)
         # One more scrape after the last request, so rates end on real samples.
         time.sleep(4)
@@ -170,6 +182,9 @@ def demo(lab, tmp_path_factory):
     finally:
         if prom is not None:
             prom.stop()
+        if exporter is not None:
+            exporter.stop()
+        conn.load_balancer.update_quota(PROJECT, listeners=-1)
         for backend in backends:
             backend.stop()
         try:
