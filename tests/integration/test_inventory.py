@@ -11,6 +11,7 @@ address, so the requests counted are this module's even while others use the sha
 import json
 import subprocess
 import sys
+import time
 import uuid
 
 import pymysql
@@ -86,6 +87,9 @@ def fleet(lab):
         web2 = factory.create(name=f"{p}-web-2", vip_address=vips[1], project_id=proj_a)
         db1 = factory.create(name=f"{p}-db-1", vip_address=vips[2], project_id=proj_b, tags=["fx"])
         dup_old = factory.create(name=f"{p}-dup", vip_address=vips[3], project_id=proj_b)
+        # created_at has a resolution of one second, and the lab's API now answers within one:
+        # without the pause the two namesakes could share it, and "the older" would be a tie.
+        time.sleep(1.2)
         dup_new = factory.create(name=f"{p}-dup", vip_address=vips[4], project_id=proj_b)
         broken = factory.create(name=f"{p}-broken", vip_address=vips[5], project_id=proj_b)
         prom = conn.load_balancer.create_listener(load_balancer_id=web1.id, name="prometheus",
