@@ -125,12 +125,16 @@ options:
     elements: str
   client_ca_tls_container_ref:
     description:
+      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+        does not carry client authentication and would drop it without a word.
       - Reference of the CA that signs the client certificates the listener accepts, for
         O(client_authentication). Needs O(default_tls_container_ref) or O(sni_container_refs).
       - The empty string removes it.
     type: str
   client_authentication:
     description:
+      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+        does not carry client authentication and would drop it without a word.
       - Whether the listener asks clients for a certificate signed by O(client_ca_tls_container_ref).
       - V(MANDATORY) refuses, in the TLS handshake, a client without one, so only Prometheus
         servers with a client certificate can scrape. V(OPTIONAL) and V(MANDATORY) need
@@ -139,6 +143,8 @@ options:
     choices: [NONE, OPTIONAL, MANDATORY]
   client_crl_container_ref:
     description:
+      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+        does not carry client authentication and would drop it without a word.
       - Reference of the revocation list of O(client_ca_tls_container_ref); the empty string removes it.
     type: str
   tls_versions:

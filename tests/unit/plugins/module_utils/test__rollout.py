@@ -891,6 +891,7 @@ def tls_listener(**kw):
     return base
 
 
+@pytest.mark.xfail(strict=True, raises=Exception, reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener write, so these options are refused until the write goes around it")
 def test_a_create_with_tls_sends_the_tls_options_and_a_second_run_is_unchanged(o):
     proxy = FakeProxy(lbs=[lb()])
     options = dict(default_tls_container_ref=CERT, sni_container_refs=[SNI, SNI], client_ca_tls_container_ref=CA,
@@ -930,6 +931,7 @@ def test_the_empty_string_removes_the_certificate_in_place(o):
     assert again["outcome"] == "unchanged" and proxy.writes() == []
 
 
+@pytest.mark.xfail(strict=True, raises=Exception, reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener write, so these options are refused until the write goes around it")
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_a_client_ca_without_a_certificate_fails_before_any_write(o, check_mode):
     proxy = FakeProxy(lbs=[lb()])
@@ -942,9 +944,10 @@ def test_a_client_ca_without_a_certificate_fails_before_any_write(o, check_mode)
 
 @pytest.mark.parametrize("name, listeners, options", [
     ("create", [], dict(default_tls_container_ref=CERT, tls_versions=["TLSv1.3"])),
+    # Client authentication is refused for now (issue 14: openstacksdk drops it), so the update
+    # case changes the TLS versions.
     ("update", [tls_listener(default_tls_container_ref=CERT)], dict(default_tls_container_ref=CERT,
-                                                                    client_ca_tls_container_ref=CA,
-                                                                    client_authentication="OPTIONAL")),
+                                                                    tls_versions=["TLSv1.3"])),
     ("remove", [tls_listener(default_tls_container_ref=CERT)], dict(default_tls_container_ref="")),
 ])
 def test_check_mode_predicts_the_tls_changes(o, name, listeners, options):
@@ -989,3 +992,13 @@ def test_a_create_whose_request_timed_out_is_unconfirmed_not_failed(o):
                                                              kind="timeout")]
     item = Run(o, proxy).one()
     assert (item["outcome"], item["changed"], item["failed"]) == ("unconfirmed", True, True)
+
+
+
+@pytest.mark.parametrize("key", ["client_ca_tls_container_ref", "client_authentication", "client_crl_container_ref"])
+def test_client_authentication_is_refused_before_anything_while_openstacksdk_drops_it(o, key):
+    """Issue 14, open: a setting the SDK would drop without a word is refused, never a silent no-op."""
+    params = dict(name="prometheus", state="present", protocol_port=8088, allowed_cidrs=["10.0.0.0/8"],
+                  default_tls_container_ref=CERT, **{key: "MANDATORY" if key == "client_authentication" else CA})
+    with pytest.raises(o.errors.PlanError, match=f"^{key} cannot be set yet: openstacksdk's Listener"):
+        o.plan.check_listener_options(params)
