@@ -125,7 +125,7 @@ options:
     elements: str
   client_ca_tls_container_ref:
     description:
-      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
         does not carry client authentication and would drop it without a word.
       - Reference of the CA that signs the client certificates the listener accepts, for
         O(client_authentication). Needs O(default_tls_container_ref) or O(sni_container_refs).
@@ -133,7 +133,7 @@ options:
     type: str
   client_authentication:
     description:
-      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
         does not carry client authentication and would drop it without a word.
       - Whether the listener asks clients for a certificate signed by O(client_ca_tls_container_ref).
       - V(MANDATORY) refuses, in the TLS handshake, a client without one, so only Prometheus
@@ -143,7 +143,7 @@ options:
     choices: [NONE, OPTIONAL, MANDATORY]
   client_crl_container_ref:
     description:
-      - Not available yet, and refused before any write: openstacksdk 4.x's listener resource
+      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
         does not carry client authentication and would drop it without a word.
       - Reference of the revocation list of O(client_ca_tls_container_ref); the empty string removes it.
     type: str
