@@ -891,7 +891,9 @@ def tls_listener(**kw):
     return base
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener write, so these options are refused until the write goes around it")
+@pytest.mark.xfail(strict=True, raises=Exception,
+                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
+                          "write, so these options are refused until the write goes around it")
 def test_a_create_with_tls_sends_the_tls_options_and_a_second_run_is_unchanged(o):
     proxy = FakeProxy(lbs=[lb()])
     options = dict(default_tls_container_ref=CERT, sni_container_refs=[SNI, SNI], client_ca_tls_container_ref=CA,
@@ -931,7 +933,9 @@ def test_the_empty_string_removes_the_certificate_in_place(o):
     assert again["outcome"] == "unchanged" and proxy.writes() == []
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener write, so these options are refused until the write goes around it")
+@pytest.mark.xfail(strict=True, raises=Exception,
+                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
+                          "write, so these options are refused until the write goes around it")
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_a_client_ca_without_a_certificate_fails_before_any_write(o, check_mode):
     proxy = FakeProxy(lbs=[lb()])

@@ -252,7 +252,9 @@ def test_a_project_at_its_quota_fails_the_single_module_before_any_write(no_sdk,
     assert proxy.writes() == []
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener write, so these options are refused until the write goes around it")
+@pytest.mark.xfail(strict=True, raises=Exception,
+                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
+                          "write, so these options are refused until the write goes around it")
 def test_tls_four_way_and_removal(no_sdk, monkeypatch, capsys):
     """check, apply, check, apply with a certificate, client CA and MANDATORY; then TLS removed."""
     proxy = FakeProxy(lbs=[lb()])
