@@ -998,7 +998,6 @@ def test_a_create_whose_request_timed_out_is_unconfirmed_not_failed(o):
     assert (item["outcome"], item["changed"], item["failed"]) == ("unconfirmed", True, True)
 
 
-
 @pytest.mark.parametrize("key", ["client_ca_tls_container_ref", "client_authentication", "client_crl_container_ref"])
 def test_client_authentication_is_refused_before_anything_while_openstacksdk_drops_it(o, key):
     """Issue 14, open: a setting the SDK would drop without a word is refused, never a silent no-op."""
