@@ -7,22 +7,7 @@
 Its documentation lives beside it in ``prometheus_targets.yml``.
 """
 
-
-def _merge_labels(layers):
-    """Merge label dicts, later ones winning; drop empty values and write every value as a string.
-
-    An empty label is no label to Prometheus, and file_sd accepts only strings.
-    """
-    merged = {}
-    for layer in layers:
-        for key, value in sorted((layer or {}).items()):
-            if value is None or str(value) == "":
-                continue
-            merged[key] = str(value)
-    if "loadbalancer_id" in merged and "loadbalancer_name" not in merged:
-        # A load balancer without a name is shown by its ID, never with an empty name.
-        merged["loadbalancer_name"] = merged["loadbalancer_id"]
-    return merged
+from ansible_collections.octavia.monitoring.plugins.module_utils._targets import merge_labels
 
 
 def _entries(discovery, targets):
@@ -53,7 +38,7 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
     seen = set()
     items = []
     for target, source_labels in _entries(discovery, targets):
-        labels = _merge_labels([target_labels, target.get("labels"), source_labels])
+        labels = merge_labels([target_labels, target.get("labels"), source_labels])
         key = labels.get("listener_id") or target["scrape_target"]
         if key in seen:
             continue

@@ -24,6 +24,23 @@ TARGET_LABEL_KEYS = ("loadbalancer_id", "loadbalancer_name", "project_id", "list
                      "vip_address", "provider", "availability_zone")
 
 
+def merge_labels(layers):
+    """Merge label dicts, later ones winning; drop empty values and write every value as a string.
+
+    An empty label is no label to Prometheus, and file_sd and HTTP SD take only strings. A
+    load balancer without a name is shown by its ID, never with an empty name. The
+    Prometheus role's targets filter and the exporter's HTTP SD both merge here.
+    """
+    merged = {}
+    for layer in layers:
+        for key, value in sorted((layer or {}).items()):
+            if value is not None and str(value) != "":
+                merged[key] = str(value)
+    if "loadbalancer_id" in merged and "loadbalancer_name" not in merged:
+        merged["loadbalancer_name"] = merged["loadbalancer_id"]
+    return merged
+
+
 def lb_summary(lb, floating_ip=None):
     """The load balancer summary the modules return (``floating_ip`` may be ``None``)."""
     summary = {k: lb.get(k) for k in LB_SUMMARY_KEYS}

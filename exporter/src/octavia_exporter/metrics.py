@@ -18,6 +18,7 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._select import 
 from ansible_collections.octavia.monitoring.plugins.module_utils._stats import STATS_METRICS, sum_stats
 from ansible_collections.octavia.monitoring.plugins.module_utils._targets import (
     lb_summary,
+    merge_labels,
     scrape_items,
 )
 
@@ -259,22 +260,6 @@ def cert_expiry_seconds(value):
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
-
-
-def merge_labels(layers):
-    """Merge label dicts, later ones winning, as the file_sd targets of octavia_prometheus do.
-
-    Empty values are dropped (an empty label is no label to Prometheus), every value is a
-    string, and a load balancer without a name is shown by its ID.
-    """
-    merged = {}
-    for layer in layers:
-        for key, value in sorted((layer or {}).items()):
-            if value is not None and str(value) != "":
-                merged[key] = str(value)
-    if "loadbalancer_id" in merged and "loadbalancer_name" not in merged:
-        merged["loadbalancer_name"] = merged["loadbalancer_id"]
-    return merged
 
 
 def sd_groups(snapshots, address_of):
