@@ -251,6 +251,9 @@ class OctaviaApi(Service):
                 "--bind", f"127.0.0.1:{self.s.ports['api'].value}",
                 "--workers", str(workers), *worker_class,
                 "--backlog", str(API_BACKLOG), "--timeout", "120", "--graceful-timeout", "10",
+                # Each lab is its own gunicorn: the default control socket, one per user in
+                # ~/.gunicorn, would be shared by every lab on the host.
+                "--no-control-socket",
                 "--name", "octavia-api", "--access-logfile", "-",
                 "--access-logformat", self.ACCESS_FORMAT, "--error-logfile", "-",
                 "octavia.wsgi.api:application"]
