@@ -1,0 +1,469 @@
+"""Run the Debian VictoriaMetrics, vmalert and Alertmanager binaries for tests and demos.
+
+Standard library only. Every process listens on 127.0.0.1, on a free port unless one
+is given, and keeps its data, log and pid file in its own work directory:
+
+    from helpers.store import VictoriaMetrics, VMAlert, Alertmanager
+
+    with VictoriaMetrics() as vm:
+        vm.import_prometheus('octavia_member_up{member="m1"} 0')
+        vm.wait_for(lambda: vm.query("octavia_member_up"), message="the imported sample")
+        with Alertmanager(config_text=AM_YAML) as am, \\
+             VMAlert(rules=["/etc/prometheus/rules/*.yml"], datasource_url=vm.url,
+                     remote_write_url=vm.url, remote_read_url=vm.url,
+                     notifier_urls=[am.url]) as ruler:
+            ruler.wait_for(lambda: ruler.alerts(name="OctaviaMemberDown", state="firing"))
+
+Each class takes `args` (extra command line flags) and `workdir` (kept when given,
+a temporary directory removed on stop otherwise). `stop()` sends TERM, then KILL.
+
+As a script it keeps one process in the foreground until SIGTERM or Ctrl-C (for demos):
+
+    python tests/helpers/store.py victoria-metrics --port 8428 --workdir DIR
+    python tests/helpers/store.py alertmanager --port 9093 --config alertmanager.yml
+    python tests/helpers/store.py vmalert --port 8880 --datasource http://127.0.0.1:8428 \\
+        --notifier http://127.0.0.1:9093 --rule '/etc/prometheus/rules/*.yml'
+    python tests/helpers/store.py vmalert --port 8880 --args-file /etc/default/vmalert
+
+(`--args-file` reads the ARGS= line that roles/octavia_vmalert writes.)
+"""
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+try:
+    from helpers.prometheus_server import free_port
+except ImportError:  # run as a script: tests/helpers itself is on sys.path
+    from prometheus_server import free_port  # pylint: disable=import-error
+
+
+class StoreError(RuntimeError):
+    """A process did not start, refused a request, or answered with an error."""
+
+
+def http(method, url, data=None, headers=None, timeout=30):
+    """Send one request; return (status, body text). HTTP errors are answers, not exceptions."""
+    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def wait_for(predicate, timeout=60, interval=0.5, message="condition"):
+    """Call predicate until it returns something truthy; return that, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    last_err = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (StoreError, OSError) as err:
+            last_err = err
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_err})" if last_err else ""
+            raise TimeoutError(f"timed out after {timeout}s waiting for {message}{detail}")
+        time.sleep(interval)
+
+
+class _Process:
+    """One server process on 127.0.0.1 with a work directory, a log and a pid file."""
+
+    name = "process"
+    binary = ""
+    ready_path = "/-/ready"
+
+    def __init__(self, port=None, workdir=None, args=(), host="127.0.0.1"):
+        if not host.startswith("127."):
+            raise ValueError("tests only listen on 127.0.0.0/8")
+        self.host = host
+        self.port = port
+        self.args = list(args)
+        self._own_workdir = workdir is None
+        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-test-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / f"{self.name}.log"
+        self.pid_path = self.workdir / f"{self.name}.pid"
+        self.proc = None
+        self._log = None
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def address(self):
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def command(self):
+        """The argv to run; subclasses build it from their options."""
+        raise NotImplementedError
+
+    def start(self, timeout=60):
+        """Start the process and wait until its readiness URL answers 200. Returns self."""
+        if self.running():
+            return self
+        fixed = self.port is not None
+        # A free port can be taken between the probe and the bind: retry a few times.
+        for _attempt in range(1 if fixed else 5):
+            if not fixed:
+                self.port = free_port(self.host)
+            self._spawn()
+            if self._wait_ready(timeout):
+                return self
+            if fixed or "address already in use" not in self.log_tail().lower():
+                break
+        tail = self.log_tail()
+        self.stop(remove=False)
+        raise StoreError(f"{self.name} did not become ready on {self.address}; log {self.log_path}:\n{tail}")
+
+    def _spawn(self):
+        self.stop(remove=False)
+        argv = self.command()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self._log.write(f"+ {shlex.join(argv)}\n".encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=self.workdir)
+        self.pid_path.write_text(f"{self.proc.pid}\n")
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if http("GET", self.url + self.ready_path, timeout=2)[0] == 200:
+                    return True
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, remove=None, timeout=20):
+        """Stop the process (TERM, then KILL). Removes a temporary workdir unless remove=False."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.pid_path.unlink(missing_ok=True)
+        if remove if remove is not None else self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_tail(self, lines=40):
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def sighup(self):
+        os.kill(self.proc.pid, signal.SIGHUP)
+
+    def get(self, path, params=None):
+        """GET a path; return the body, or raise StoreError on a non-200 answer."""
+        url = self.url + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
+        status, body = http("GET", url)
+        if status != 200:
+            raise StoreError(f"{self.name} GET {path} {params or ''} -> {status}: {body.strip()}")
+        return body
+
+    def get_json(self, path, params=None):
+        return json.loads(self.get(path, params))
+
+    def reload(self):
+        """POST /-/reload; raise StoreError with the server's answer unless it is 200."""
+        status, body = http("POST", f"{self.url}/-/reload", data=b"")
+        if status != 200:
+            raise StoreError(f"{self.name} refused the reload ({status}): {body.strip()}")
+        return body
+
+    def metric(self, name):
+        """A value of the process' own /metrics (the first series of that name), or None."""
+        for line in self.get("/metrics").splitlines():
+            if line.startswith("#"):
+                continue
+            metric, _sep, value = line.rpartition(" ")
+            if metric == name or metric.startswith(name + "{"):
+                return float(value)
+        return None
+
+    wait_for = staticmethod(wait_for)
+
+
+class VictoriaMetrics(_Process):
+    """Single-node VictoriaMetrics: Prometheus remote write in, Prometheus query API out."""
+
+    name = "victoria-metrics"
+    binary = "/usr/bin/victoria-metrics"
+    ready_path = "/health"
+
+    def __init__(self, port=None, workdir=None, args=(), retention="1d", host="127.0.0.1"):
+        super().__init__(port=port, workdir=workdir, args=args, host=host)
+        self.retention = retention
+
+    @property
+    def remote_write_url(self):
+        """Where Prometheus' remote_write sends to."""
+        return f"{self.url}/api/v1/write"
+
+    def command(self):
+        return [
+            shutil.which("victoria-metrics") or self.binary,
+            f"-httpListenAddr={self.address}",
+            f"-storageDataPath={self.workdir / 'data'}",
+            f"-retentionPeriod={self.retention}",
+            # Imported and written samples become searchable at once, not after the
+            # default one-second cache window, and the latest sample is found without
+            # waiting for the 30s "search latency offset" meant for late remote writes.
+            "-search.latencyOffset=0s",
+            "-search.cacheTimestampOffset=0s",
+            "-loggerLevel=WARN",
+            *self.args,
+        ]
+
+    def import_prometheus(self, text, timestamp_ms=None):
+        """Import samples in the Prometheus text format (`name{labels} value [ts]` lines).
+
+        timestamp_ms applies to lines without their own timestamp (VM's default is now).
+        """
+        params = {"timestamp": str(timestamp_ms)} if timestamp_ms is not None else {}
+        url = f"{self.url}/api/v1/import/prometheus"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        status, body = http("POST", url, data=text.encode())
+        if status not in (200, 204):
+            raise StoreError(f"victoria-metrics refused the import ({status}): {body.strip()}")
+
+    def flush(self):
+        """Make everything written so far visible to queries now."""
+        http("GET", f"{self.url}/internal/force_flush")
+
+    def api(self, path, params=None):
+        """GET /api/v1/<path>; return `data` or raise with VictoriaMetrics' error."""
+        doc = self.get_json(f"/api/v1/{path}", params)
+        if doc.get("status") != "success":
+            raise StoreError(f"{path}: {doc.get('errorType')}: {doc.get('error')}")
+        return doc["data"]
+
+    def query(self, expr, time_=None):
+        """Instant query; return the list of result samples ({metric, value})."""
+        params = {"query": expr}
+        if time_ is not None:
+            params["time"] = str(time_)
+        return self.api("query", params)["result"]
+
+    def query_value(self, expr):
+        """The float value of a query that returns at most one sample, or None."""
+        result = self.query(expr)
+        if not result:
+            return None
+        if len(result) > 1:
+            raise StoreError(f"{expr!r} returned {len(result)} series")
+        return float(result[0]["value"][1])
+
+    def series(self, match, start=None):
+        params = {"match[]": match}
+        if start is not None:
+            params["start"] = str(start)
+        return self.api("series", params)
+
+
+class VMAlert(_Process):
+    """vmalert evaluating rule files against a Prometheus-API datasource.
+
+    Either give the options (rules, datasource_url, ...), or `args_file`: the file with
+    the ARGS="..." line that roles/octavia_vmalert writes, which is then the whole
+    command line except -httpListenAddr (this helper's port wins).
+    """
+
+    name = "vmalert"
+    binary = "/usr/bin/vmalert"
+    ready_path = "/health"
+
+    def __init__(self, rules=(), datasource_url=None, remote_write_url=None, remote_read_url=None,
+                 notifier_urls=(), evaluation_interval="2s", port=None, workdir=None, args=(),
+                 args_file=None, host="127.0.0.1"):
+        super().__init__(port=port, workdir=workdir, args=args, host=host)
+        if args_file is None and not datasource_url:
+            raise ValueError("vmalert needs a datasource_url or an args_file")
+        self.rules = list(rules)
+        self.datasource_url = datasource_url
+        self.remote_write_url = remote_write_url
+        self.remote_read_url = remote_read_url
+        self.notifier_urls = list(notifier_urls)
+        self.evaluation_interval = evaluation_interval
+        self.args_file = args_file
+
+    def file_args(self):
+        """The arguments in args_file's ARGS= line, without any -httpListenAddr."""
+        for line in pathlib.Path(self.args_file).read_text().splitlines():
+            if line.startswith("ARGS="):
+                # systemd splits $ARGS on white space once the quotes are gone.
+                words = " ".join(shlex.split(line[len("ARGS="):])).split()
+                return [a for a in words if not a.startswith("-httpListenAddr")]
+        raise StoreError(f"{self.args_file} has no ARGS= line")
+
+    def command(self):
+        binary = shutil.which("vmalert") or self.binary
+        if self.args_file is not None:
+            return [binary, f"-httpListenAddr={self.address}", *self.file_args(), *self.args]
+        return [
+            binary,
+            f"-httpListenAddr={self.address}",
+            f"-datasource.url={self.datasource_url}",
+            f"-evaluationInterval={self.evaluation_interval}",
+            *(f"-rule={r}" for r in self.rules),
+            *([f"-remoteWrite.url={self.remote_write_url}"] if self.remote_write_url else []),
+            # Written state and recording results go out at once instead of every 5s.
+            *(["-remoteWrite.flushInterval=1s"] if self.remote_write_url else []),
+            *([f"-remoteRead.url={self.remote_read_url}"] if self.remote_read_url else []),
+            *(f"-notifier.url={u}" for u in self.notifier_urls),
+            *self.args,
+        ]
+
+    def rule_groups(self):
+        """Rule groups as vmalert's /api/v1/rules returns them."""
+        return self.get_json("/api/v1/rules")["data"]["groups"]
+
+    def rule_names(self):
+        return [r["name"] for g in self.rule_groups() for r in g["rules"]]
+
+    def alerts(self, name=None, state=None):
+        """Pending and firing alerts, optionally filtered by alertname and state."""
+        found = self.get_json("/api/v1/alerts")["data"]["alerts"] or []
+        if name is not None:
+            found = [a for a in found if a["labels"].get("alertname") == name]
+        if state is not None:
+            found = [a for a in found if a.get("state") == state]
+        return found
+
+    def config_reloads(self):
+        """vmalert_config_last_reload_total (how often it reloaded its rule files)."""
+        return self.metric("vmalert_config_last_reload_total")
+
+
+class Alertmanager(_Process):
+    """Debian's prometheus-alertmanager, alone (no cluster peers)."""
+
+    name = "alertmanager"
+    binary = "/usr/bin/prometheus-alertmanager"
+
+    def __init__(self, config_path=None, config_text=None, port=None, workdir=None, args=(),
+                 host="127.0.0.1"):
+        super().__init__(port=port, workdir=workdir, args=args, host=host)
+        if config_path is None:
+            config_path = self.workdir / "alertmanager.yml"
+            config_path.write_text(config_text if config_text is not None else MINIMAL_ALERTMANAGER)
+        self.config_path = pathlib.Path(config_path)
+
+    def command(self):
+        return [
+            shutil.which("prometheus-alertmanager") or self.binary,
+            f"--config.file={self.config_path}",
+            f"--storage.path={self.workdir / 'data'}",
+            f"--web.listen-address={self.address}",
+            # Alone: no gossip port (it would default to 0.0.0.0:9094 and collide).
+            "--cluster.listen-address=",
+            "--log.level=info",
+            *self.args,
+        ]
+
+    def alerts(self, name=None):
+        """The alerts Alertmanager holds (API v2), optionally those with one alertname."""
+        found = self.get_json("/api/v2/alerts")
+        if name is not None:
+            found = [a for a in found if a["labels"].get("alertname") == name]
+        return found
+
+    def config_hash(self):
+        """alertmanager_config_hash: changes when a reload loads a different file."""
+        return self.metric("alertmanager_config_hash")
+
+    def reload_ok(self):
+        """alertmanager_config_last_reload_successful as a bool."""
+        return self.metric("alertmanager_config_last_reload_successful") == 1.0
+
+
+MINIMAL_ALERTMANAGER = """\
+route:
+  receiver: "null"
+receivers:
+  - name: "null"
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["victoria-metrics", "vmalert", "alertmanager"])
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--config", default=None, help="alertmanager.yml (alertmanager)")
+    parser.add_argument("--datasource", default=None, help="datasource URL (vmalert)")
+    parser.add_argument("--remote-write", default=None, help="remote write URL (vmalert)")
+    parser.add_argument("--remote-read", default=None, help="remote read URL (vmalert)")
+    parser.add_argument("--notifier", action="append", default=[], help="Alertmanager URL (vmalert)")
+    parser.add_argument("--rule", action="append", default=[], help="rule file or glob (vmalert)")
+    parser.add_argument("--args-file", default=None, help="ARGS= file written by octavia_vmalert")
+    parser.add_argument("--url-file", default=None, help="write the URL here once it is ready")
+    opts = parser.parse_args()
+    common = {"port": opts.port, "workdir": opts.workdir}
+    if opts.kind == "victoria-metrics":
+        server = VictoriaMetrics(**common)
+    elif opts.kind == "alertmanager":
+        server = Alertmanager(config_path=opts.config, **common)
+    else:
+        server = VMAlert(rules=opts.rule, datasource_url=opts.datasource,
+                         remote_write_url=opts.remote_write, remote_read_url=opts.remote_read,
+                         notifier_urls=opts.notifier, args_file=opts.args_file, **common)
+    server.start()
+    if opts.url_file:
+        pathlib.Path(opts.url_file).write_text(server.url + "\n")
+    print(f"{server.name} ready on {server.url} (pid {server.pid}, workdir {server.workdir})", flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *args: stop.append(1))
+    try:
+        while not stop and server.running():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
