@@ -30,7 +30,8 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
     :param targets: explicit targets, in the module's item shape.
     :param target_labels: labels for every target; the target's own labels
         win over them, and a source's ``labels`` over both.
-    :returns: ``{"targets": [{scrape_target, labels, catalog?}], "file_sd":
+    :returns: ``{"targets": [{scrape_target, labels, catalog?, scheme?, tls?,
+        client_auth?}], "file_sd":
         [{targets: [scrape_target], labels}]}``, sorted by scrape target. A
         target found twice (overlapping sources) is kept once, the first time,
         keyed by its PROMETHEUS listener ID (or its scrape target without one).
@@ -43,9 +44,15 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
         if key in seen:
             continue
         seen.add(key)
+        # An explicit target says scheme: https; a discovered one carries __scheme__ already.
+        if target.get("scheme") == "https":
+            labels["__scheme__"] = "https"
         item = {"scrape_target": target["scrape_target"], "labels": labels}
-        if target.get("catalog"):
-            item["catalog"] = target["catalog"]
+        if labels.get("__scheme__") == "https":
+            item["scheme"] = "https"
+        for key in ("catalog", "tls", "client_auth"):
+            if target.get(key):
+                item[key] = target[key]
         items.append(item)
     items.sort(key=lambda item: item["scrape_target"])
     return {"targets": items,

@@ -13,6 +13,9 @@ HTTP service discovery all build their targets here, so a target has one shape
 and one set of labels wherever it comes from.
 """
 
+import hashlib
+import json
+
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import PlanError
 from ansible_collections.octavia.monitoring.plugins.module_utils._select import prometheus_listeners
 
@@ -136,3 +139,189 @@ def scrape_items(summary, listeners, cloud=None, region=None, address="vip", nam
                           labels=labels, scheme=scheme,
                           client_auth=listener.get("client_authentication") or "NONE"))
     return items
+
+
+# TLS of the scrape and of Prometheus' own web server. A profile names each piece of
+# material either as a path on the Prometheus host (``*_file``) or as PEM text that the
+# role writes into its credentials directory (the bare name).
+TLS_MATERIAL = (("ca", "ca_file"), ("cert", "cert_file"), ("key", "key_file"))
+TLS_SCRAPE_OPTIONS = ("server_name", "insecure_skip_verify", "min_version")
+# Prometheus' web server (exporter-toolkit's tls_server_config); ca/ca_file is the client CA.
+TLS_WEB_OPTIONS = ("client_auth_type", "min_version")
+PEM_BEGIN = "-----BEGIN "
+
+
+def tls_problems(profile, where, options=TLS_SCRAPE_OPTIONS, server=False, content=True):
+    """Every fault of one TLS profile, one sentence each (an empty list when it is sound).
+
+    :param profile: a dict with ``ca``/``ca_file``, ``cert``/``cert_file``,
+        ``key``/``key_file`` and ``options``; ``None`` or ``{}`` is no TLS.
+    :param where: the variable (or item) the sentences name.
+    :param options: the other keys the profile may have.
+    :param server: a server profile needs its certificate and key; a scrape
+        profile may have neither (then there is no client certificate).
+    :param content: whether PEM text is allowed; where it is not (a target's
+        own ``tls``, which is logged like any target), only paths are.
+    :returns: list of sentences; none of them quotes key material.
+    """
+    if profile in (None, {}):
+        return []
+    if not isinstance(profile, dict):
+        return [f"{where} must be a mapping of TLS settings, not {type(profile).__name__}."]
+    problems = []
+    unknown = sorted(set(profile) - {k for pair in TLS_MATERIAL for k in pair} - set(options))
+    if unknown:
+        problems.append(f"{where} has unknown keys ({', '.join(unknown)}); it takes "
+                        f"{', '.join(k for pair in TLS_MATERIAL for k in pair)}, "
+                        f"{', '.join(options)}.")
+    allow_text = content
+    for content_key, file_key in TLS_MATERIAL:
+        content, path = profile.get(content_key), profile.get(file_key)
+        if content and not allow_text:
+            problems.append(f"{where}.{content_key} cannot be PEM text here: name a file on the Prometheus host "
+                            f"with {file_key}, or put the text in the role-wide setting, which is kept out of logs.")
+        elif content and path:
+            problems.append(f"{where} sets both {content_key} and {file_key}: give the PEM text or the path "
+                            f"on the Prometheus host, not both.")
+        if content and allow_text and not (isinstance(content, str) and PEM_BEGIN in content):
+            # The value itself is never repeated: it may be a private key.
+            problems.append(f"{where}.{content_key} must be PEM text (a '{PEM_BEGIN}...' block); "
+                            f"to name a file, use {file_key}.")
+        if path and not (isinstance(path, str) and path.startswith("/")):
+            problems.append(f"{where}.{file_key} must be an absolute path on the Prometheus host (got {path!r}).")
+    has_cert = bool(profile.get("cert") or profile.get("cert_file"))
+    has_key = bool(profile.get("key") or profile.get("key_file"))
+    if server and not (has_cert and has_key):
+        problems.append(f"{where} needs the server certificate and its key (cert or cert_file, key or key_file) "
+                        f"for Prometheus to serve HTTPS.")
+    elif has_cert != has_key:
+        problems.append(f"{where} needs a client certificate and its key together: "
+                        f"it has {'a certificate without a key' if has_cert else 'a key without a certificate'}.")
+    return problems
+
+
+def tls_material(profile, files_dir, prefix):
+    """Where each piece of a profile's material lives, and the files the role must write.
+
+    :param profile: a TLS profile (see ``tls_problems``), already checked.
+    :param files_dir: the directory for material given as PEM text.
+    :param prefix: the file name prefix of this profile's files.
+    :returns: ``(paths, files)``: ``paths`` maps ``ca_file``/``cert_file``/
+        ``key_file`` to a path (the user's, or the role's file), ``files`` is a
+        list of ``{path, content, secret}`` to write; ``secret`` marks the key.
+    """
+    paths, files = {}, []
+    for content_key, file_key in TLS_MATERIAL:
+        if (profile or {}).get(content_key):
+            path = f"{files_dir}/{prefix}-{content_key}.pem"
+            text = profile[content_key]
+            files.append({"path": path, "content": text if text.endswith("\n") else text + "\n",
+                          "secret": content_key == "key"})
+            paths[file_key] = path
+        elif (profile or {}).get(file_key):
+            paths[file_key] = profile[file_key]
+    return paths, files
+
+
+def scrape_tls_config(profile, files_dir, prefix):
+    """A Prometheus ``tls_config`` for one profile and the files it needs (see ``tls_material``)."""
+    config, files = tls_material(profile, files_dir, prefix)
+    for key in TLS_SCRAPE_OPTIONS:
+        if (profile or {}).get(key) not in (None, ""):
+            config[key] = profile[key]
+    return config, files
+
+
+def profile_key(profile):
+    """A short name for a TLS profile that depends on its content only (not on the order of targets)."""
+    text = json.dumps(profile or {}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def tls_groups(targets, default_profile, files_dir, job_name):
+    """Split the scrape targets by TLS profile: one scrape job per profile that HTTPS targets use.
+
+    A plain target, and an HTTPS target without a ``tls`` of its own (or with
+    the default one), go to the main job, whose ``tls_config`` is the default
+    profile's: Prometheus applies a job's ``tls_config`` to its HTTPS targets
+    only, so one job mixes plain and TLS listeners. An HTTPS target with
+    another profile goes to a job of that profile; its targets file lives in a
+    directory of its own, outside the main job's glob.
+
+    :param targets: items of ``prometheus_targets`` (``scrape_target``,
+        ``labels``, optional ``scheme``, ``tls``, ``client_auth``).
+    :param default_profile: the role-wide TLS profile (may be empty).
+    :param files_dir: where material given as PEM text is written.
+    :param job_name: the main job's name; other jobs are ``<job_name>-tls-<key>``.
+    :returns: ``{"tls_config", "file_sd", "jobs": [{job_name, key, tls_config,
+        file_sd}], "files": [{path, content, secret}], "warnings": [sentence]}``,
+        jobs sorted by key, files by path.
+    """
+    default_profile = default_profile or {}
+    main_config, files = scrape_tls_config(default_profile, files_dir, job_name)
+    main, others, warnings = [], {}, []
+    for target in targets or []:
+        https = target.get("scheme") == "https" or (target.get("labels") or {}).get("__scheme__") == "https"
+        profile = target.get("tls") or default_profile
+        entry = {"targets": [target["scrape_target"]], "labels": target.get("labels") or {}}
+        if https and profile != default_profile:
+            others.setdefault(profile_key(profile), (profile, []))[1].append(entry)
+        else:
+            main.append(entry)
+        if https and target.get("client_auth") == "MANDATORY" and not (profile.get("cert") or profile.get("cert_file")):
+            warnings.append(f"Target {target['scrape_target']} (listener "
+                            f"{(target.get('labels') or {}).get('listener_id', 'unknown')}) asks for a client "
+                            f"certificate (client_authentication MANDATORY) but its TLS settings have none "
+                            f"(cert or cert_file): Prometheus' scrape of it fails its TLS handshake.")
+    jobs = []
+    for key in sorted(others):
+        profile, entries = others[key]
+        config, profile_files = scrape_tls_config(profile, files_dir, f"{job_name}-{key}")
+        files += profile_files
+        jobs.append({"job_name": f"{job_name}-tls-{key}", "key": key, "tls_config": config, "file_sd": entries})
+    return {"tls_config": main_config, "file_sd": main, "jobs": jobs,
+            "files": sorted(files, key=lambda f: f["path"]), "warnings": warnings}
+
+
+def web_config(tls, users, files_dir):
+    """Prometheus' ``--web.config.file`` content and the material files it needs.
+
+    :param tls: the server profile (``cert``/``cert_file``, ``key``/``key_file``,
+        ``ca``/``ca_file`` as the client CA, ``TLS_WEB_OPTIONS``); empty for HTTP.
+    :param users: user name to bcrypt hash; empty for no basic auth.
+    :param files_dir: where material given as PEM text is written.
+    :returns: ``{"config": dict, "files": [{path, content, secret}]}``.
+    """
+    config, files = {}, []
+    if tls:
+        paths, files = tls_material(tls, files_dir, "web")
+        server = {"cert_file": paths["cert_file"], "key_file": paths["key_file"]}
+        if paths.get("ca_file"):
+            server["client_ca_file"] = paths["ca_file"]
+        for key in TLS_WEB_OPTIONS:
+            if tls.get(key):
+                server[key] = tls[key]
+        config["tls_server_config"] = server
+    if users:
+        config["basic_auth_users"] = {str(name): str(users[name]) for name in sorted(users)}
+    return {"config": config, "files": files}
+
+
+def web_client(username, password, ca_file, cert_file, key_file, files_dir):
+    """How a scrape job reaches a secured Prometheus (its own self-scrape), and the password file.
+
+    The password goes into a file of the role's (``password_file``), never
+    into prometheus.yml, so a diff of prometheus.yml shows no secret.
+
+    :returns: ``{"scrape": {basic_auth?, tls_config?}, "files": [{path, content, secret}]}``.
+    """
+    scrape, files = {}, []
+    if username:
+        path = f"{files_dir}/web-client-password"
+        scrape["basic_auth"] = {"username": username, "password_file": path}
+        files.append({"path": path, "content": password or "", "secret": True})
+    tls = {key: value for key, value in (("ca_file", ca_file), ("cert_file", cert_file), ("key_file", key_file))
+           if value}
+    if tls:
+        scrape["tls_config"] = tls
+    return {"scrape": scrape, "files": files}
