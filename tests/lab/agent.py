@@ -354,9 +354,12 @@ class Agent:
             path.unlink(missing_ok=True)
 
     def _remove_stale_dirs(self, rows):
-        for path in self.s.amp_dir.iterdir():
-            if path.is_dir() and len(path.name) == UUID_LEN and path.name not in rows:
-                shutil.rmtree(path, ignore_errors=True)
+        for parent in (self.s.amp_dir, self.s.amp_cert_dir):
+            if not parent.is_dir():
+                continue
+            for path in parent.iterdir():
+                if path.is_dir() and len(path.name) == UUID_LEN and path.name not in rows:
+                    shutil.rmtree(path, ignore_errors=True)
 
     # Reconcile -----------------------------------------------------------------------------
     def _free_slot(self):
@@ -390,6 +393,7 @@ class Agent:
                 amp = self.amphorae.pop(lb_id)
                 amp.stop_processes()
                 shutil.rmtree(amp.dir, ignore_errors=True)
+                shutil.rmtree(self.s.amp_cert_dir / lb_id, ignore_errors=True)
                 LOG.info("%s: load balancer deleted, amphora stopped", lb_id)
         for lb_id in list(self.skipped):
             if lb_id not in rows or rows[lb_id].status in gone:
@@ -432,7 +436,7 @@ class Agent:
                 amp.fingerprint = row.fingerprint   # retry on the next change, not every poll
 
     def _render_and_apply(self, amp, row, taken):
-        paths = {"base_amp_path": str(self.s.amp_dir), "base_crt_dir": str(self.s.amp_dir / "certs"),
+        paths = {"base_amp_path": str(self.s.amp_dir), "base_crt_dir": str(self.s.amp_cert_dir),
                  "socket_path": str(amp.dir / "sock"), "log_socket": str(self.s.amp_log_socket)}
         try:
             text, info = render.render_loadbalancer(row.id, paths, self.versions)

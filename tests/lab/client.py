@@ -67,6 +67,22 @@ class LabClient:
         """Requests octavia-api logged after `marker`, without the lab's own health probes."""
         return apilog.requests_since(self.s.log("octavia-api"), marker, exclude_client=PROBE_SOURCE)
 
+    # Certificate containers (Octavia's local_cert_manager; see lab.tls) -----------------
+    def store_tls_container(self, certificate, private_key, intermediates=None):
+        """Store a bundle (PEM text) as `labctl.py tls-container create` does; return its ref."""
+        from lab import tls
+        return tls.store_bundle(self.s, certificate, private_key, intermediates)
+
+    def store_ca_container(self, ca, crl=None):
+        """Store a client CA and an optional CRL (PEM text); return (ca_ref, crl_ref or None)."""
+        from lab import tls
+        return tls.store_ca(self.s, ca, crl)
+
+    def delete_container(self, ref):
+        """Remove a stored bundle, CA or CRL; True if it existed."""
+        from lab import tls
+        return tls.delete(self.s, ref)
+
     # Amphorae --------------------------------------------------------------------------
     def amphora_state(self, lb_id=None):
         try:

@@ -43,6 +43,16 @@ jobboard_enabled = False
 [certificates]
 ca_certificate = {cert_dir}/ca_01.pem
 ca_private_key = {cert_dir}/ca_01.key
+# Octavia's own file-based store instead of Barbican: `labctl.py tls-container create` and
+# `ca-container create` put bundles and CAs here, the API validates listener refs against
+# it and the amphora agent reads them from it, as the amphora driver would.
+cert_manager = local_cert_manager
+storage_path = {tls_store}
+
+[haproxy_amphora]
+# Where the lab amphorae keep the certificate files the amphora driver would upload
+# (<base_cert_dir>/<load balancer id>/<name>.pem); the template names them from here.
+base_cert_dir = {amp_cert_dir}
 
 [oslo_concurrency]
 lock_path = {lock_dir}
@@ -116,10 +126,14 @@ def write_all(settings):
     for directory in (settings.dir, settings.run_dir, settings.log_dir, settings.amp_dir,
                       settings.rabbit_dir, settings.dir / "lock"):
         directory.mkdir(parents=True, exist_ok=True)
+    # Private keys live in both: only the lab's user may read them.
+    for directory in (settings.tls_store, settings.amp_cert_dir):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     make_ca(settings.cert_dir)
     _write(settings.conf, OCTAVIA_CONF.format(
         transport_url=settings.transport_url, api_port=settings.ports["api"].value,
-        db_url=settings.db_url, cert_dir=settings.cert_dir, lock_dir=settings.dir / "lock"),
+        db_url=settings.db_url, cert_dir=settings.cert_dir, lock_dir=settings.dir / "lock",
+        tls_store=settings.tls_store, amp_cert_dir=settings.amp_cert_dir),
         mode=0o600)
     _write(settings.clouds_yaml, CLOUDS_YAML.format(
         path=settings.clouds_yaml, cloud=CLOUD_NAME, api_url=settings.api_url))

@@ -6,6 +6,8 @@
     labctl.py api-load [--clients N] [--requests N] [--json]
     labctl.py component stop | start | kill | pause | resume NAME
     labctl.py amphora list | stop LB_ID | start LB_ID
+    labctl.py tls-container create --cert FILE --key FILE [--intermediates FILE] | delete REF
+    labctl.py ca-container create --ca FILE [--crl FILE] [--json] | delete REF
     labctl.py backend [--address A] [--port P] [--default-status N]
 
 Run it with the project's virtualenv: .venv/bin/python tests/lab/labctl.py ...
@@ -159,6 +161,53 @@ def cmd_amphora(lab, args):
     return 0
 
 
+def _read(path, option):
+    try:
+        return pathlib.Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabError(f"cannot read {option} {path}: {exc}.") from exc
+
+
+def _delete_ref(lab, args):
+    from lab import tls
+    if not args.ref:
+        raise LabError(f"`{args.command} delete` needs a reference.")
+    if not tls.delete(lab.s, args.ref):
+        raise LabError(f"{args.ref} is not in the lab's certificate store {lab.s.tls_store}.")
+    print(f"{args.ref} deleted")
+    return 0
+
+
+def cmd_tls_container(lab, args):
+    from lab import tls
+    if args.action == "delete":
+        return _delete_ref(lab, args)
+    if not args.cert or not args.key:
+        raise LabError("`tls-container create` needs --cert FILE and --key FILE.")
+    intermediates = _read(args.intermediates, "--intermediates") if args.intermediates else None
+    print(tls.store_bundle(lab.s, _read(args.cert, "--cert"), _read(args.key, "--key"),
+                           intermediates))
+    return 0
+
+
+def cmd_ca_container(lab, args):
+    from lab import tls
+    if args.action == "delete":
+        return _delete_ref(lab, args)
+    if not args.ca:
+        raise LabError("`ca-container create` needs --ca FILE.")
+    crl = _read(args.crl, "--crl") if args.crl else None
+    ca_ref, crl_ref = tls.store_ca(lab.s, _read(args.ca, "--ca"), crl)
+    if args.json:
+        print(json.dumps({"client_ca_tls_container_ref": ca_ref,
+                          "client_crl_container_ref": crl_ref}))
+    else:
+        print(ca_ref)
+        if crl_ref:
+            print(crl_ref)
+    return 0
+
+
 def cmd_agent(lab, _args):
     from lab import agent
     return agent.main(lab.s)
@@ -216,6 +265,24 @@ def parser():
     amp.add_argument("lb_id", nargs="?")
     amp.add_argument("--timeout", type=float, default=15.0)
     amp.set_defaults(func=cmd_amphora)
+    tls_cmd = sub.add_parser(
+        "tls-container", help="store a certificate bundle in Octavia's local_cert_manager and "
+                              "print its reference (default_tls_container_ref)")
+    tls_cmd.add_argument("action", choices=("create", "delete"))
+    tls_cmd.add_argument("ref", nargs="?", help="the reference to delete")
+    tls_cmd.add_argument("--cert", metavar="FILE", help="the server certificate (PEM)")
+    tls_cmd.add_argument("--key", metavar="FILE", help="its private key (PEM, no passphrase)")
+    tls_cmd.add_argument("--intermediates", metavar="FILE", help="the chain (PEM)")
+    tls_cmd.set_defaults(func=cmd_tls_container)
+    ca_cmd = sub.add_parser(
+        "ca-container", help="store a client CA (and a CRL) and print the reference(s): "
+                             "the CA's first, then the CRL's")
+    ca_cmd.add_argument("action", choices=("create", "delete"))
+    ca_cmd.add_argument("ref", nargs="?", help="the reference to delete")
+    ca_cmd.add_argument("--ca", metavar="FILE", help="the CA certificate(s) (PEM)")
+    ca_cmd.add_argument("--crl", metavar="FILE", help="a certificate revocation list (PEM)")
+    ca_cmd.add_argument("--json", action="store_true")
+    ca_cmd.set_defaults(func=cmd_ca_container)
     # No help text: internal (labctl up starts it), so it stays out of the command list.
     agent = sub.add_parser("amphora-agent")
     agent.set_defaults(func=cmd_agent)

@@ -13,7 +13,13 @@ haproxy.cfg, each change marked in the file:
 * `daemon` and `user nobody` go (the agent supervises haproxy in the foreground and
   may not run as root), and the global `maxconn 50000` is lowered because it needs
   about 125k file descriptors per process.
+
+Certificates come from the amphora driver's own code (`CertificateFiles`): the same
+files, names and contents it would upload to an amphora, written where the template
+points haproxy (`[haproxy_amphora] base_cert_dir`).
 """
+import hashlib
+import os
 import re
 
 EXPORTER_BIND = "    bind 127.0.0.1:9101\n"
@@ -93,6 +99,101 @@ def haproxy_version(haproxy_binary):
     return match.group(1), match.group(2)
 
 
+_CERT_FILES = {}
+
+
+def certificate_files(base_cert_dir):
+    """The one CertificateFiles of this process for `base_cert_dir` (made on first use)."""
+    if base_cert_dir not in _CERT_FILES:
+        try:
+            from octavia.amphorae.drivers.haproxy import rest_api_driver
+        except ImportError as exc:
+            # Octavia 19 imports pyroute2 here without declaring it (an amphora image has it).
+            raise RenderError(f"Octavia's amphora driver cannot be imported ({exc}), so its TLS "
+                              f"listeners get no certificates: run `make venv` (tests/"
+                              f"requirements.txt has pyroute2)") from exc
+
+        class CertificateFiles(rest_api_driver.HaproxyAmphoraLoadBalancerDriver):
+            """Octavia's amphora driver with its certificate upload written to local files.
+
+            _process_tls_certificates, _process_secret and _process_listener_pool_certs
+            are the driver's own: they read the containers through the configured cert
+            manager and build the combined PEM (certificate, key, intermediates), the
+            crt-list and the CA/CRL files. Only the transport differs: where the driver
+            sends upload_cert_pem to the amphora's REST API, this writes the file the way
+            the amphora agent's upload_certificate does (owner-only mode), atomically so a
+            reloading haproxy never reads half a file.
+            """
+
+            def __init__(self, directory):
+                super().__init__()
+                self.base_cert_dir = directory
+
+            def _upload_cert(self, amp, listener_id, pem, md5sum, name):
+                # The driver passes the load balancer id as `listener_id` here.
+                directory = os.path.join(self.base_cert_dir, listener_id)
+                path = os.path.join(directory, name)
+                try:
+                    with open(path, "rb") as handle:
+                        if hashlib.md5(handle.read(), usedforsecurity=False).hexdigest() == md5sum:
+                            return
+                except FileNotFoundError:
+                    pass
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                tmp = path + ".tmp"
+                with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                               "wb") as handle:
+                    handle.write(pem)
+                os.replace(tmp, path)
+
+        _CERT_FILES[base_cert_dir] = CertificateFiles(base_cert_dir)
+    return _CERT_FILES[base_cert_dir]
+
+
+def _pools_of(listener):
+    pools = list(listener.pools or [])
+    pools += [policy.redirect_pool for policy in listener.l7policies or [] if policy.redirect_pool]
+    return pools
+
+
+def needs_certificates(listener):
+    """True if the listener, or a pool it sends to, names any certificate container."""
+    if (listener.tls_certificate_id or listener.sni_containers
+            or listener.client_ca_tls_certificate_id or listener.client_crl_container_id):
+        return True
+    return any(pool.tls_certificate_id or pool.ca_tls_certificate_id or pool.crl_container_id
+               for pool in _pools_of(listener))
+
+
+def place_certificates(base_cert_dir, lb, amphora, listeners):
+    """Write every certificate file `listeners` need, as update_amphora_listeners does.
+
+    Returns (tls_certs for the template, served listeners, [(listener, why)] for the
+    ones whose containers cannot be read; the amphora driver would set those to ERROR
+    and leave them out of haproxy.cfg, the lab leaves them out and reports why).
+    Without any container the driver is not even imported.
+    """
+    if not any(needs_certificates(listener) for listener in listeners):
+        return {}, listeners, []
+    files = certificate_files(base_cert_dir)
+    certs, served, failed = {}, [], []
+    for listener in listeners:
+        try:
+            found = {listener.tls_certificate_id:
+                     files._process_tls_certificates(listener, amphora, lb.id)["tls_cert"]}
+            found[listener.client_ca_tls_certificate_id] = files._process_secret(
+                listener, listener.client_ca_tls_certificate_id, amphora, lb.id)
+            found[listener.client_crl_container_id] = files._process_secret(
+                listener, listener.client_crl_container_id, amphora, lb.id)
+            found.update(files._process_listener_pool_certs(listener, amphora, lb.id))
+        except Exception as exc:   # the driver, too, skips only this listener
+            failed.append((listener, f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        certs.update(found)
+        served.append(listener)
+    return certs, served, failed
+
+
 def render_loadbalancer(lb_id, paths, haproxy_versions):
     """Render one load balancer from the Octavia DB with Octavia's own template.
 
@@ -119,13 +220,23 @@ def render_loadbalancer(lb_id, paths, haproxy_versions):
     listeners = [l for l in lb.listeners
                  if l.protocol not in constants.LVS_PROTOCOLS
                  and l.provisioning_status not in (constants.PENDING_DELETE, constants.DELETED)]
+    if cfg.CONF.haproxy_amphora.base_cert_dir != paths["base_crt_dir"]:
+        raise RenderError(f"octavia.conf's [haproxy_amphora] base_cert_dir is "
+                          f"{cfg.CONF.haproxy_amphora.base_cert_dir}, not {paths['base_crt_dir']}: "
+                          f"restart the lab (`labctl.py down` and `up`)")
+    tls_certs, listeners, failed = place_certificates(paths["base_crt_dir"], lb, amphora,
+                                                      listeners)
     info = {
         "listeners": [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
-                       "allowed_cidrs": [c.cidr for c in (l.allowed_cidrs or [])]}
+                       "allowed_cidrs": [c.cidr for c in (l.allowed_cidrs or [])],
+                       "tls": bool(l.tls_certificate_id),
+                       "client_authentication": l.client_authentication}
                       for l in listeners],
         "not_served": [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
                         "why": "UDP/SCTP listeners run in LVS, not haproxy; the lab has no LVS"}
-                       for l in skipped],
+                       for l in skipped]
+                      + [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
+                          "why": f"its certificates cannot be read: {why}"} for l, why in failed],
     }
     if not listeners:
         return None, info
@@ -133,7 +244,7 @@ def render_loadbalancer(lb_id, paths, haproxy_versions):
         base_amp_path=paths["base_amp_path"], base_crt_dir=paths["base_crt_dir"],
         log_http=paths["log_socket"], log_server=paths["log_socket"],
         connection_logging=cfg.CONF.haproxy_amphora.connection_logging)
-    text = templater.build_config(host_amphora=amphora, listeners=listeners, tls_certs={},
+    text = templater.build_config(host_amphora=amphora, listeners=listeners, tls_certs=tls_certs,
                                   haproxy_versions=haproxy_versions, amp_details=None,
                                   socket_path=paths["socket_path"])
     return text, info

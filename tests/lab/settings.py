@@ -168,8 +168,18 @@ class Settings:
         return self.dir / "certs"
 
     @property
+    def tls_store(self):
+        """Octavia's local_cert_manager storage_path: <ref>.crt, .key, .int, .pass."""
+        return self.dir / "tls-store"
+
+    @property
     def amp_dir(self):
         return self.dir / "amphorae"
+
+    @property
+    def amp_cert_dir(self):
+        """[haproxy_amphora] base_cert_dir of the lab amphorae."""
+        return self.amp_dir / "certs"
 
     @property
     def amp_state(self):

@@ -6,6 +6,7 @@ real amphora's figures reach the DB through octavia.statistics.drivers.update_db
 read back exactly what was written.
 """
 import threading
+import warnings
 
 FIGURES = ("bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors")
 
@@ -21,7 +22,11 @@ def init_octavia(conf_path):
         if _INITIALISED:
             raise RuntimeError(f"octavia config already loaded from {_INITIALISED['conf']}, "
                                f"cannot switch to {conf_path} in the same process")
-        from octavia.common import config
+        with warnings.catch_warnings():
+            # oslo.service's eventlet backend warns on import; a lab command's output
+            # (a container reference, say) should be only its answer.
+            warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")
+            from octavia.common import config
         config.init(["--config-file", str(conf_path)])
         _INITIALISED["conf"] = str(conf_path)
 
