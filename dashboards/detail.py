@@ -3,7 +3,8 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink, 
 
 from . import panels as p
 from .fleet import loadbalancer_query, scope_variables
-from .promql import NOT_SCRAPE_LISTENER, OCTAVIA_TARGET, ONE_LB, SCOPE, agg, increase, metric, named, rate, state_code
+from .promql import (NOT_SCRAPE_LISTENER, OCTAVIA_TARGET, ONE_LB, SCOPE, agg, in_state, increase, metric, named, rate,
+                     state_code)
 
 UID = "octavia-lb-detail"
 TITLE = "Octavia load balancer detail"
@@ -13,7 +14,6 @@ LB = ONE_LB
 LISTENERS = (*SCOPE, 'loadbalancer_name="$loadbalancer"', 'listener_name=~"$listener"', NOT_SCRAPE_LISTENER)
 POOLS = (*SCOPE, 'loadbalancer_name="$loadbalancer"', 'pool_name=~"$pool"')
 MEMBER_KEY = ("pool_name", "member_name", "member_address")
-DOWN_STATE = 'state="DOWN"'
 
 
 def by_listener(expr, labels=("listener_name",)):
@@ -68,7 +68,7 @@ def overview():
                                           "used", instant=True)],
                       steps=[(None, p.GREEN), (70, p.ORANGE), (90, p.RED)]),
         p.stat_panel("Members down", "Members of the chosen pools that health checks report DOWN.",
-                     "short", [p.query(f"{by_pool(metric('octavia_member_status', *LB, DOWN_STATE), ())} or vector(0)",
+                     "short", [p.query(f"{by_pool(in_state('octavia_member_status', 'DOWN', *LB), ())} or vector(0)",
                                        "down", instant=True)],
                      steps=[(None, p.GREEN), (1, p.RED)]),
     ]
@@ -117,8 +117,8 @@ def listeners():
 
 def pools_and_members():
     """Pool and member health, weights and health-check failures."""
-    member_state = state_code("octavia_member_status", p.MEMBER_STATES, *LB)
-    pool_state = state_code("octavia_pool_status", p.UP_DOWN, *LB)
+    member_state = state_code("octavia_member_status", *LB)
+    pool_state = state_code("octavia_pool_status", *LB)
     pool_key = ("pool_name", "listener_name")
     pool_columns = [
         ("pool_name", "Pool", "string", []),

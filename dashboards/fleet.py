@@ -2,7 +2,7 @@
 from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink, Row, TimePicker
 
 from . import panels as p
-from .promql import NOT_SCRAPE_LISTENER, OCTAVIA_TARGET, ONE_LB, SCOPE, agg, metric, named, rate
+from .promql import NOT_SCRAPE_LISTENER, OCTAVIA_TARGET, ONE_LB, SCOPE, agg, in_state, metric, named, rate
 
 UID = "octavia-fleet-overview"
 TITLE = "Octavia fleet overview"
@@ -10,7 +10,6 @@ DETAIL_UID = "octavia-lb-detail"
 
 # Table rows are load balancers; these labels identify one and are shown as columns.
 LB_KEY = ("loadbalancer_name", "project_id", "vip_address")
-DOWN = 'state="DOWN"'
 
 
 def scope_variables():
@@ -59,7 +58,7 @@ def fleet_stats():
                                      "out", instant=True)], graph=True),
         p.stat_panel("Members down", "Pool members that HAProxy's health checks report DOWN "
                      "(members disabled by an operator show as MAINT and are not counted).",
-                     "short", [p.query(f"{agg('sum', (), metric('octavia_member_status', *SCOPE, DOWN))}"
+                     "short", [p.query(f"{agg('sum', (), in_state('octavia_member_status', 'DOWN', *SCOPE))}"
                                        " or vector(0)", "down", instant=True)],
                      steps=[(None, p.GREEN), (1, p.RED)]),
     ]
@@ -81,7 +80,7 @@ def fleet_table():
         p.query(f"{rate_sum('octavia_listener_bytes_out_total')} * 8", instant=True, fmt="table"),
         p.query(rate_sum("octavia_listener_http_responses_total", 'code="5xx"'), instant=True, fmt="table"),
         p.query(rate_sum("octavia_listener_request_errors_total"), instant=True, fmt="table"),
-        p.query(agg("sum", key, metric("octavia_member_status", *SCOPE, DOWN)), instant=True, fmt="table"),
+        p.query(agg("sum", key, in_state("octavia_member_status", "DOWN", *SCOPE)), instant=True, fmt="table"),
         p.query(agg("max", key, metric("octavia_loadbalancer_cpu", *SCOPE)), instant=True, fmt="table"),
         p.query(agg("max", key, metric("octavia_loadbalancer_memory", *SCOPE)), instant=True, fmt="table"),
     ]
@@ -207,7 +206,7 @@ def per_lb_row():
                      "none", [p.query(agg("max", (), metric("up", OCTAVIA_TARGET, *lb)), "endpoint", instant=True)],
                      width=3, height=7, steps=[(None, p.RED), (1, p.GREEN)], mappings=p.UP_DOWN_MAPPING),
         p.stat_panel("Members down", "Members of this load balancer's pools that health checks report DOWN.",
-                     "short", [p.query(f"{agg('sum', (), metric('octavia_member_status', *lb, DOWN))} or vector(0)",
+                     "short", [p.query(f"{agg('sum', (), in_state('octavia_member_status', 'DOWN', *lb))} or vector(0)",
                                        "down", instant=True)],
                      width=3, height=7, steps=[(None, p.GREEN), (1, p.RED)]),
         p.timeseries_panel("Connections", "Open client connections (left axis) and new connections "
@@ -233,7 +232,7 @@ def per_lb_row():
                                              "{{listener_name}}")], width=12, height=7),
         p.timeseries_panel("Members down by pool", "Members that health checks report DOWN, by pool name.",
                            "short", [p.query(agg("sum", ("pool_name",),
-                                                 named(metric("octavia_member_status", *lb, DOWN),
+                                                 named(in_state("octavia_member_status", "DOWN", *lb),
                                                        "member", *member_names)),
                                              "{{pool_name}}")], width=12, height=7),
     ]

@@ -19,13 +19,11 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat, QueryEditorMode
 
+from .promql import HAPROXY_STATES
+
 # The provisioned Prometheus datasource; the role writes it with this uid.
 DATASOURCE_UID = "octavia-prometheus"
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
-
-# Code order of HAProxy's state label values (see promql.state_code).
-MEMBER_STATES = ("UP", "DOWN", "MAINT", "DRAIN", "NOLB")
-UP_DOWN = ("UP", "DOWN")
 
 GREEN, RED, ORANGE, BLUE, YELLOW, GREY = "green", "red", "orange", "blue", "yellow", "text"
 
@@ -65,8 +63,9 @@ UP_DOWN_MAPPING = [model.ValueMap(options={
     "1": model.ValueMappingResult(text="UP", color=GREEN, index=0),
     "0": model.ValueMappingResult(text="DOWN", color=RED, index=1),
 })]
-MEMBER_STATE_MAPPING = state_mapping(MEMBER_STATES, (GREEN, RED, BLUE, ORANGE, YELLOW))
-POOL_STATE_MAPPING = state_mapping(UP_DOWN, (GREEN, RED))
+# Colours in HAProxy's order of the states (promql.HAPROXY_STATES).
+MEMBER_STATE_MAPPING = state_mapping(HAPROXY_STATES["octavia_member_status"], (RED, GREEN, BLUE, ORANGE, YELLOW))
+POOL_STATE_MAPPING = state_mapping(HAPROXY_STATES["octavia_pool_status"], (RED, GREEN))
 
 
 def _common(panel, title, description, unit, targets, width, height):

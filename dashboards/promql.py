@@ -1,6 +1,6 @@
 """PromQL building blocks shared by the Octavia dashboards.
 
-Pure string functions: no Grafana, no network. Two facts shape every query:
+Pure string functions: no Grafana, no network. Three facts shape every query:
 
 * Every series scraped from an amphora carries the scrape target labels that the
   octavia_prometheus role writes (loadbalancer_id, loadbalancer_name, project_id,
@@ -11,6 +11,9 @@ Pure string functions: no Grafana, no network. Two facts shape every query:
   records (docs/names.md): one octavia_<kind>_info series per object, joined
   with `* on (...) group_left (...)`. Names are never empty there (an unnamed
   object gets its UUID), so label_values() lists every object.
+* Amphorae with HAProxy before 2.4 report pool and member status as a number,
+  newer ones as one 0/1 series per state: queries of a status go through
+  in_state() or state_code(), which read both.
 """
 
 # Every Octavia scrape target has this label; `up` for other jobs does not.
@@ -35,6 +38,20 @@ CATALOGUE = {
 
 # Labels that hold UUIDs: never shown to a reader (legends, table columns).
 ID_LABELS = ("loadbalancer_id", "listener_id", "listener", "pool", "pool_id", "member")
+
+
+# The states of the status metrics the panels read, in HAProxy's numeric order.
+# HAProxy 2.4 and later export one series per state with a `state` label, 1 for
+# the current state; older versions (2.0 to 2.3, on older amphora images) one
+# series without it whose value is the index here (their exporter's help text:
+# "backend: 0=DOWN, 1=UP - server: 0=DOWN, 1=UP, 2=MAINT, 3=DRAIN, 4=NOLB").
+# Octavia's prometheus-proxy renames the metrics and passes either form through.
+HAPROXY_STATES = {
+    "octavia_pool_status": ("DOWN", "UP"),
+    "octavia_member_status": ("DOWN", "UP", "MAINT", "DRAIN", "NOLB"),
+}
+# Selects the older form: a series without a `state` label.
+NO_STATE = 'state=""'
 
 
 def sel(*matchers):
@@ -75,15 +92,37 @@ def agg(op, by, expr):
     return f"{op} ({expr})"
 
 
-def state_code(name, states, *matchers):
-    """One number for a metric that HAProxy exports as one 0/1 series per state.
+def in_state(name, state, *matchers):
+    """Whether each object of `name` is in `state`, as one 0/1 series per object, from either HAProxy format.
 
-    `states` lists the state label values in code order, 1-based: the result is
-    the code of the state whose series is 1 (0 when none is), with the `state`
-    label gone, so it can share a table or a state timeline with other queries.
+    HAProxy 2.4 and later export one 0/1 series per state, with a `state` label;
+    older amphora images export one series without that label, whose value is the
+    state's number (HAPROXY_STATES). The older series are selected by `state=""`
+    (no such label) and given the `state` label the newer ones carry, so both
+    forms yield the same labels. The alert pack (octavia-alerts.yml.j2) builds the
+    same expression. Raises KeyError for a metric not in HAPROXY_STATES, and
+    ValueError for a state HAProxy does not have for it.
+    """
+    code = HAPROXY_STATES[name].index(state)
+    state_label = f'state="{state}"'
+    newer = metric(name, *matchers, state_label)
+    older = metric(name, *matchers, NO_STATE)
+    return f'({newer} or label_replace({older} == bool {code}, "state", "{state}", "", ""))'
+
+
+def state_code(name, *matchers):
+    """One number per object for a status metric, from either HAProxy format.
+
+    The result is HAProxy's number of the current state plus one (1 for the first
+    state of HAPROXY_STATES[name], 0 when no state series is 1), without the
+    `state` label, so it can share a table or a state timeline with other queries
+    and panels.state_mapping turns it back into a name. Newer images give one 0/1
+    series per state, each multiplied by its code; older ones the number itself.
+    Raises KeyError for a metric not in HAPROXY_STATES.
     """
     parts = []
-    for code, state in enumerate(states, start=1):
-        state_matcher = 'state="%s"' % state
-        parts.append(f"{metric(name, *matchers, state_matcher)} * {code}")
+    for code, state in enumerate(HAPROXY_STATES[name], start=1):
+        state_label = f'state="{state}"'
+        parts.append(f"{metric(name, *matchers, state_label)} * {code}")
+    parts.append(f"{metric(name, *matchers, NO_STATE)} + 1")
     return f"sum without (state) ({' or '.join(parts)})"

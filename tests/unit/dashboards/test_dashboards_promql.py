@@ -41,6 +41,28 @@ def test_named_rejects_unknown_kinds():
         promql.named("m", "amphora")
 
 
-def test_state_code_numbers_states_from_one():
-    assert promql.state_code("s", ("UP", "DOWN"), 'a="1"') == (
-        'sum without (state) (s{a="1", state="UP"} * 1 or s{a="1", state="DOWN"} * 2)')
+def test_state_code_reads_both_haproxy_formats():
+    # HAProxy's numbers plus one: the 2.4+ state series times their code, the older number plus one.
+    assert promql.state_code("octavia_pool_status", 'a="1"') == (
+        'sum without (state) (octavia_pool_status{a="1", state="DOWN"} * 1'
+        ' or octavia_pool_status{a="1", state="UP"} * 2 or octavia_pool_status{a="1", state=""} + 1)')
+
+
+def test_in_state_reads_both_haproxy_formats():
+    assert promql.in_state("octavia_member_status", "MAINT", 'a="1"') == (
+        '(octavia_member_status{a="1", state="MAINT"} or '
+        'label_replace(octavia_member_status{a="1", state=""} == bool 2, "state", "MAINT", "", ""))')
+
+
+@pytest.mark.parametrize("call", [
+    lambda: promql.state_code("octavia_listener_http_responses_total"),
+    lambda: promql.in_state("octavia_listener_http_responses_total", "UP"),
+])
+def test_state_helpers_refuse_metrics_without_states(call):
+    with pytest.raises(KeyError):
+        call()
+
+
+def test_in_state_refuses_a_state_haproxy_does_not_have():
+    with pytest.raises(ValueError):
+        promql.in_state("octavia_pool_status", "MAINT")

@@ -10,6 +10,7 @@ import random
 import pytest
 import yaml
 
+from haproxy_formats import older_form
 from rules_render import HERE, alert_pack, promtool, render, sample_items
 
 TEST_VARS = {
@@ -40,9 +41,20 @@ def alert_names(text):
     return [r["alert"] for g in yaml.safe_load(text)["groups"] for r in g["rules"] if "alert" in r]
 
 
-def test_promtool_unit_tests_pass(tmp_path):
+# The same alert tests against both of HAProxy's status formats (issue 14, test 5): the file as
+# written (HAProxy 2.4+, one 0/1 series per state) and its input series in the older format
+# (before 2.4, one numeric series without the `state` label), from haproxy_formats.older_form.
+HAPROXY_FORMATS = {
+    "haproxy-2.4+": lambda tests: tests,
+    "haproxy-before-2.4": older_form,
+}
+
+
+@pytest.mark.parametrize("haproxy_format", HAPROXY_FORMATS)
+def test_promtool_unit_tests_pass(tmp_path, haproxy_format):
     write_rules(tmp_path)
-    (tmp_path / UNIT_TEST_FILE.name).write_text(UNIT_TEST_FILE.read_text())
+    tests = HAPROXY_FORMATS[haproxy_format](yaml.safe_load(UNIT_TEST_FILE.read_text()))
+    (tmp_path / UNIT_TEST_FILE.name).write_text(yaml.safe_dump(tests, sort_keys=False))
     result = promtool("test", "rules", UNIT_TEST_FILE.name, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
