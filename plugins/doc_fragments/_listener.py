@@ -113,43 +113,49 @@ options:
         serves C(/metrics) with over TLS, for example a Barbican secret container URL.
       - With it (or O(sni_container_refs)) Prometheus must scrape over HTTPS; the
         C(octavia.monitoring.octavia_prometheus) role does so for such listeners.
-      - Updated in place. The empty string removes TLS from the listener, in place, when Octavia
-        allows it; a listener that still has O(client_ca_tls_container_ref) cannot lose its
-        certificate, which is refused before any write.
+      - Updated in place. The empty string removes the certificate; without O(sni_container_refs)
+        that removes TLS from the listener, in place (same listener ID, which Octavia allows on a
+        C(PROMETHEUS) listener), and RV(octavia.monitoring.lb_prometheus_listener#module:tls_change)
+        says V(removed). A listener that would keep O(client_ca_tls_container_ref) cannot lose its
+        certificate, which is refused before any write; give the empty string to
+        O(client_ca_tls_container_ref) and O(client_crl_container_ref) and V(NONE) to
+        O(client_authentication) in the same task.
     type: str
   sni_container_refs:
     description:
       - References of further certificate bundles, chosen by the server name the client asks for.
-      - Compared as a set.
+      - Compared as a set; updated in place. An empty list removes them.
     type: list
     elements: str
   client_ca_tls_container_ref:
     description:
-      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
-        does not carry client authentication and would drop it without a word.
       - Reference of the CA that signs the client certificates the listener accepts, for
         O(client_authentication). Needs O(default_tls_container_ref) or O(sni_container_refs).
-      - The empty string removes it.
+      - Updated in place; the empty string removes it.
+      - Octavia API v2.8 or later. openstacksdk 4.x's listener resource lacks this attribute
+        (its own calls would drop it without a word), so the collection sends and reads it
+        with a listener resource of its own.
     type: str
   client_authentication:
     description:
-      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
-        does not carry client authentication and would drop it without a word.
       - Whether the listener asks clients for a certificate signed by O(client_ca_tls_container_ref).
       - V(MANDATORY) refuses, in the TLS handshake, a client without one, so only Prometheus
         servers with a client certificate can scrape. V(OPTIONAL) and V(MANDATORY) need
         O(client_ca_tls_container_ref).
+      - Updated in place. Octavia shows V(NONE) on a listener without client authentication.
     type: str
     choices: [NONE, OPTIONAL, MANDATORY]
   client_crl_container_ref:
     description:
-      - Not available yet, and refused before any write, because openstacksdk 4.x's listener resource
-        does not carry client authentication and would drop it without a word.
-      - Reference of the revocation list of O(client_ca_tls_container_ref); the empty string removes it.
+      - Reference of the revocation list of O(client_ca_tls_container_ref); needs it.
+      - Updated in place; the empty string removes it.
     type: str
   tls_versions:
     description:
       - TLS versions the listener accepts, compared as a set; only with a certificate.
+      - Updated in place. Not empty (Octavia refuses an empty list); leave it out to keep the
+        listener's setting. A C(PROMETHEUS) listener created without it shows V(null) and accepts
+        what the amphora's HAProxy accepts by default.
       - The cloud's operator may refuse versions below its minimum; the API then says so.
     type: list
     elements: str
@@ -158,10 +164,14 @@ options:
     description:
       - OpenSSL cipher string for TLS 1.2 and older, for example C(ECDHE-ECDSA-AES256-GCM-SHA384);
         only with a certificate.
+      - Updated in place. It cannot be emptied (Octavia would put the cloud's default cipher string
+        in its place), so the empty string is refused before any write.
     type: str
   alpn_protocols:
     description:
       - ALPN protocols the listener offers, in order of preference; only with a certificate.
+      - Compared in order, because Octavia keeps the order and HAProxy offers them in it. Updated in
+        place. Not empty (Octavia refuses an empty list).
     type: list
     elements: str
     choices: [h2, http/1.1, http/1.0]

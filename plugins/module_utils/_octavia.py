@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError, PlanError
 from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import (
+    Listener,
     api_error,
     fault_text,
     http_status,
@@ -89,19 +90,55 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
     return lb
 
 
-def _listing(conn, doing, method, **query):
-    # The proxy is looked up inside the try: its first use runs version discovery,
-    # which is where an unreachable endpoint shows first.
+def _listing(conn, doing, call, **query):
+    # ``call`` looks the proxy up when called, inside the try: its first use runs
+    # version discovery, which is where an unreachable endpoint shows first.
     try:
-        call = getattr(conn.load_balancer, method)
         return [to_plain(item) for item in call(**{k: v for k, v in query.items() if v})]
     except Exception as exc:
         raise api_error(exc, doing) from None
 
 
+# ---------------------------------------------------------------------------
+# Listener requests: every read and write of a listener goes through these
+# ---------------------------------------------------------------------------
+# openstacksdk 4.x's own listener calls (create_listener, update_listener,
+# get_listener, listeners) use a resource without client authentication: a
+# write drops client_ca_tls_container_ref, client_authentication and
+# client_crl_container_ref without a word and a read leaves them out. These
+# make the same requests through the proxy with _sdk.Listener, which has them.
+# They return plain dicts and let SDK exceptions through, for write() to retry
+# or to put into one sentence.
+
+def listener_list(conn, **query):
+    """List listeners (SDK query keys, e.g. ``load_balancer_id``, ``protocol``) as plain dicts."""
+    return [to_plain(item) for item in conn.load_balancer._list(Listener, **query)]
+
+
+def listener_get(conn, listener_id):
+    """Read one listener as a plain dict."""
+    return to_plain(conn.load_balancer._get(Listener, listener_id))
+
+
+def listener_create(conn, lb_id, body):
+    """Create a PROMETHEUS listener on load balancer ``lb_id`` from ``body``; the answer as a plain dict."""
+    return to_plain(conn.load_balancer._create(Listener, load_balancer_id=lb_id, protocol="PROMETHEUS",
+                                               **body))
+
+
+def listener_update(conn, listener_id, delta):
+    """Send ``delta`` (only what changes; ``None`` clears a value) to a listener; the answer as a plain dict."""
+    return to_plain(conn.load_balancer._update(Listener, listener_id, **delta))
+
+
+def listener_delete(conn, listener_id):
+    """Delete a listener; one that is gone already is not an error."""
+    conn.load_balancer.delete_listener(listener_id, ignore_missing=True)
+
+
 def list_load_balancers(conn, project_id=None, tags=None, name=None):
     """List load balancers with server-side filters, in a stable order (name, then ID)."""
-    found = _listing(conn, "list load balancers", "load_balancers",
+    found = _listing(conn, "list load balancers", lambda **q: conn.load_balancer.load_balancers(**q),
                      project_id=project_id, tags=list(tags or []), name=name)
     return sorted(found, key=lambda lb: (lb.get("name") or "", lb["id"]))
 
@@ -113,14 +150,14 @@ def list_listeners(conn, lb_id=None, protocol=None, project_id=None):
     honours is ``load_balancer_id``.
     """
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(conn, f"list the listeners{scope}", "listeners",
+    return _listing(conn, f"list the listeners{scope}", lambda **q: listener_list(conn, **q),
                     load_balancer_id=lb_id, protocol=protocol, project_id=project_id)
 
 
 def list_pools(conn, lb_id=None, project_id=None):
     """List pools with one filtered listing (the SDK's key here is ``loadbalancer_id``)."""
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(conn, f"list the pools{scope}", "pools",
+    return _listing(conn, f"list the pools{scope}", lambda **q: conn.load_balancer.pools(**q),
                     loadbalancer_id=lb_id, project_id=project_id)
 
 
@@ -359,7 +396,7 @@ def wait_lb_idle(conn, lb, deadline, listener_id=None, sleep=time.sleep):
                 if listener_id is None:
                     return lb, None
                 reading = f"listener {listener_id}"
-                listener = to_plain(conn.load_balancer.get_listener(listener_id))
+                listener = listener_get(conn, listener_id)
                 if listener.get("provisioning_status") == "ACTIVE":
                     return lb, listener
                 if listener.get("provisioning_status") == "ERROR":

@@ -45,9 +45,6 @@ TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 ALPN_PROTOCOLS = ("h2", "http/1.1", "http/1.0")
 CLIENT_AUTH_MODES = ("NONE", "OPTIONAL", "MANDATORY")
 TLS_REF_KEYS = ("default_tls_container_ref", "client_ca_tls_container_ref", "client_crl_container_ref")
-# openstacksdk 4.x's Listener has no attributes for these, so it drops them from a write
-# silently; they are refused until the write goes around it.
-SDK_DROPPED_KEYS = ("client_ca_tls_container_ref", "client_authentication", "client_crl_container_ref")
 TLS_KEYS = ("default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref",
             "client_authentication", "client_crl_container_ref", "tls_versions", "tls_ciphers",
             "alpn_protocols")
@@ -163,11 +160,7 @@ def check_listener_options(params):
     if port is None or not 1 <= int(port) <= 65535:
         raise PlanError(f"protocol_port {port} is outside the TCP port range 1-65535.")
     check_text("description", params.get("description"))
-    given = [k for k in SDK_DROPPED_KEYS if params.get(k) not in (None, "")]
-    if given:
-        raise PlanError(f"{', '.join(given)} cannot be set yet: openstacksdk's Listener resource does not "
-                        "carry client authentication, so it would be dropped without a word; give a "
-                        "certificate (default_tls_container_ref) without client authentication for now.")
+    check_tls_options(params)
     for tag in params.get("tags") or []:
         check_text(f"The tag '{tag[:40]}'", tag)
     if params.get("connection_limit") is not None and params["connection_limit"] < -1:
@@ -196,6 +189,33 @@ def check_listener_options(params):
         warnings.append(f"allowed_cidrs contains {' and '.join(wide)}, so /metrics of this load "
                         "balancer is open to every address that can reach its VIP.")
     return cidrs, warnings
+
+
+def check_tls_options(params):
+    """Fail on TLS option values that Octavia refuses, or that it would not keep as given.
+
+    Octavia refuses an empty ``tls_versions`` or ``alpn_protocols`` list, and
+    replaces a cleared ``tls_ciphers`` (``null`` in an update) with the
+    cloud's default cipher string, so a task that clears it would change the
+    listener on every run.
+
+    :raises PlanError: naming the option and what to give instead.
+    """
+    for key in ("tls_versions", "alpn_protocols"):
+        if params.get(key) == []:
+            raise PlanError(f"{key} is an empty list, which Octavia refuses; list at least one, or "
+                            "leave the option out to keep the listener's current setting.")
+    if params.get("tls_ciphers") is not None and not params["tls_ciphers"].strip():
+        raise PlanError("tls_ciphers is empty; Octavia cannot clear it (it puts the cloud's default "
+                        "cipher string in its place), so give an OpenSSL cipher string, or leave the "
+                        "option out to keep the listener's current ciphers.")
+    for key in TLS_REF_KEYS:
+        check_text(key, params.get(key))
+    for ref in params.get("sni_container_refs") or []:
+        if not ref:
+            raise PlanError("sni_container_refs has an empty entry; give each certificate's reference, "
+                            "or an empty list for none.")
+        check_text("sni_container_refs", ref)
 
 
 def check_cidr_family(cidrs, lb):
@@ -332,15 +352,26 @@ def disabled_protocol_message():
             "statistics through the Octavia API.")
 
 
+def disabled_tls_message():
+    """The sentence for a deployment whose operator turned TLS-terminated listeners off."""
+    return ("The operator of this cloud has disabled TLS-terminated listeners "
+            "(octavia.conf [api_settings] allow_tls_terminated_listeners = False), so a PROMETHEUS "
+            "listener cannot serve /metrics over TLS here; leave default_tls_container_ref and "
+            "sni_container_refs out, or ask the operator to enable it.")
+
+
 def listener_fault_translator(lb):
     """The ``translate`` hook of ``_octavia.write()`` for a PROMETHEUS listener write on ``lb``.
 
     :returns: a function ``(status, faultstring) -> sentence or None`` that puts the API's answers
-        for a disabled protocol and an unsupported provider (HTTP 501) in the collection's words;
+        for a disabled protocol, disabled TLS and an unsupported provider (HTTP 501) in the
+        collection's words;
         ``None`` keeps the API's own message.
     """
     def clearer(status, fault):
         fault = fault or ""
+        if status == 400 and "not allowed in this deployment" in fault and "PROMETHEUS with TLS" in fault:
+            return disabled_tls_message()
         if status == 400 and "not allowed in this deployment" in fault and "PROMETHEUS" in fault:
             return disabled_protocol_message()
         if status == 501 and "does not support" in fault:
@@ -353,7 +384,9 @@ def listener_fault_translator(lb):
 # Identify, compare and plan
 # ---------------------------------------------------------------------------
 
-# Compared as sets; Octavia keeps neither their order nor duplicates.
+# Compared as sets: Octavia keeps neither the order nor duplicates of the first three, and
+# the TLS versions a listener accepts are a set whatever order they are stored in.
+# alpn_protocols is not one: Octavia keeps its order, and HAProxy offers them in it.
 SET_KEYS = ("allowed_cidrs", "tags", "sni_container_refs", "tls_versions")
 
 
@@ -428,10 +461,15 @@ def comparable(key, value):
     """Return ``value`` in the form used to compare and to show it in a diff.
 
     A TLS reference given as the empty string means "none" (Octavia shows
-    ``null``), which is how a task removes it.
+    ``null``), which is how a task removes it. ``tls_versions`` and
+    ``alpn_protocols`` stay ``null`` where Octavia shows that (a PROMETHEUS
+    listener created without them: HAProxy's defaults apply), which differs
+    from any list.
     """
     if key == "allowed_cidrs":
         return normalise_cidrs(value or [])[0]
+    if key in ("tls_versions", "alpn_protocols") and value is None:
+        return None
     if key in SET_KEYS:
         return sorted(set(value or []))
     if key == "description":
@@ -486,8 +524,9 @@ def plan_listener(state, current, want, leftovers=()):
     :returns: dict with ``action`` (``create``, ``update``, ``replace``,
         ``repair``, ``delete`` or ``None``), ``changed``, ``steps`` (each
         ``{"op": "create", "body": ...}``, ``{"op": "update", "id": ...,
-        "delta": ...}`` or ``{"op": "delete", "id": ...}``, in order), and
-        ``diff`` (``before``/``after``, with headers that name the action).
+        "delta": ...}`` or ``{"op": "delete", "id": ...}``, in order),
+        ``diff`` (``before``/``after``, with headers that name the action) and
+        ``tls_change`` (``tls_change()``).
     """
     cleanup = [dict(op="delete", id=item["id"]) for item in leftovers]
     if state == "absent":
@@ -519,14 +558,40 @@ def plan_listener(state, current, want, leftovers=()):
     return _plan("update" if delta else "replace", steps, before, after)
 
 
+# What a run does to the transport of an existing listener's /metrics, for the result.
+_TLS_CHANGES = {
+    "added": "TLS added: /metrics is served over HTTPS from now on",
+    "removed": "TLS removed: /metrics is served over plain HTTP from now on",
+}
+
+
+def tls_change(action, before, after):
+    """``"added"`` or ``"removed"`` when a plan turns TLS on or off on an existing listener, else ``None``.
+
+    With action ``update`` this happens in place, on the same listener:
+    Octavia lets a PROMETHEUS listener gain or lose its certificate with an
+    update (and refuses no such update); a replacement or repair carries it
+    to the new listener.
+    """
+    if action in (None, "create", "delete"):
+        return None
+    was, will = uses_tls(before), uses_tls(after)
+    if was == will:
+        return None
+    return "added" if will else "removed"
+
+
 def _plan(action, steps, before, after, status=None):
     diff = dict(before=before, after=after)
+    change = tls_change(action, before, after)
     if action:
         heads = _HEADERS[action]
         ident = dict(id=before.get("id", ""), status=status)
         diff["before_header"] = heads[0].format(**ident)
         diff["after_header"] = heads[1].format(**ident)
-    return dict(action=action, changed=action is not None, steps=steps, diff=diff)
+        if change:
+            diff["after_header"] += f"; {_TLS_CHANGES[change]}"
+    return dict(action=action, changed=action is not None, steps=steps, diff=diff, tls_change=change)
 
 
 def predicted_listener(current, plan):

@@ -35,7 +35,11 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._octavia import
     api_versions,
     describe,
     list_listeners,
+    listener_create,
+    listener_delete,
+    listener_list,
     listener_quota,
+    listener_update,
     map_bounded,
     wait_lb_idle,
     write,
@@ -55,7 +59,6 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._plan import (
     select_listener,
     unenforced_cidrs_reason,
 )
-from ansible_collections.octavia.monitoring.plugins.module_utils._sdk import to_plain
 from ansible_collections.octavia.monitoring.plugins.module_utils._select import lacks_prometheus
 from ansible_collections.octavia.monitoring.plugins.module_utils._targets import lb_summary, scrape_target
 
@@ -78,8 +81,8 @@ def skip_message(reason):
 def new_item(requested, summary=None, **values):
     """A per-load-balancer result with every documented key."""
     item = dict(requested=requested, load_balancer=summary, changed=False, action=None,
-                outcome="unchanged", diff={}, listener=None, scrape_target=None, skipped=False,
-                failed=False, msg="")
+                outcome="unchanged", diff={}, listener=None, scrape_target=None, tls_change=None,
+                skipped=False, failed=False, msg="")
     item.update(values)
     return item
 
@@ -131,13 +134,13 @@ def single_result(item):
     """The result of lb_prometheus_listener from its one item.
 
     :returns: dict with ``changed``, ``action``, ``outcome``, ``diff``,
-        ``listener``, ``load_balancer`` and ``scrape_target``.
+        ``listener``, ``load_balancer``, ``scrape_target`` and ``tls_change``.
     :raises OctaviaError: the item failed or was skipped (a single listener
         that cannot exist is an error); the exception's ``extra`` carries the
         same keys, so a written-but-unconfirmed change still reports ``changed``.
     """
     result = {k: item[k] for k in ("changed", "action", "outcome", "diff", "listener",
-                                   "load_balancer", "scrape_target")}
+                                   "load_balancer", "scrape_target", "tls_change")}
     if item["failed"] or item["skipped"]:
         extra = {k: item[k] for k in item if k not in new_item(None) and k != "msg"}
         raise OctaviaError(item["msg"], **result, **extra)
@@ -283,7 +286,7 @@ class Rollout:
         for item, state in work:
             if id(item) in refused:
                 item.update(skipped=True, changed=False, outcome="skipped", action=None, diff={},
-                            listener=state["current"], msg=refused[id(item)],
+                            tls_change=None, listener=state["current"], msg=refused[id(item)],
                             scrape_target=self.target(item, state["current"]))
             else:
                 kept.append((item, state))
@@ -292,7 +295,7 @@ class Rollout:
     def report_plan(self, item, state):
         plan = state["plan"]
         listener = predicted_listener(state["current"], plan)
-        item.update(changed=plan["changed"], action=plan["action"],
+        item.update(changed=plan["changed"], action=plan["action"], tls_change=plan["tls_change"],
                     outcome="changed" if plan["changed"] else "unchanged", diff=plan["diff"],
                     listener=listener, scrape_target=self.target(item, listener))
 
@@ -353,14 +356,13 @@ class Rollout:
                 confirmed = True
                 continue
             if step["op"] == "update":
-                listener = to_plain(write(
+                listener = write(
                     conn, lb, f"update {describe(state['current'], 'listener')}",
-                    lambda step=step: conn.load_balancer.update_listener(step["id"], **step["delta"]),
-                    deadline, sleep=self.sleep))
+                    lambda step=step: listener_update(conn, step["id"], step["delta"]),
+                    deadline, sleep=self.sleep)
             else:
                 write(conn, lb, f"delete listener {step['id']}",
-                      lambda step=step: conn.load_balancer.delete_listener(step["id"], ignore_missing=True),
-                      deadline, sleep=self.sleep)
+                      lambda step=step: listener_delete(conn, step["id"]), deadline, sleep=self.sleep)
             state["writes"] += 1
             lb, confirmed = dict(lb, provisioning_status="PENDING_UPDATE"), False
         state.pop("step", None)
@@ -384,17 +386,15 @@ class Rollout:
         name, port = body["name"], body["protocol_port"]
 
         def recover():
-            for item in conn.load_balancer.listeners(load_balancer_id=lb["id"], protocol="PROMETHEUS"):
-                item = to_plain(item)
+            for item in listener_list(conn, load_balancer_id=lb["id"], protocol="PROMETHEUS"):
                 if item.get("name") == name and item.get("protocol_port") == port:
                     return item
             return None
 
-        listener = to_plain(write(
+        listener = write(
             conn, lb, f"create listener '{name}' on {describe(lb, 'load balancer')}",
-            lambda: conn.load_balancer.create_listener(load_balancer_id=lb["id"], protocol="PROMETHEUS",
-                                                       **body),
-            deadline, translate=listener_fault_translator(lb), recover=recover, sleep=self.sleep))
+            lambda: listener_create(conn, lb["id"], body),
+            deadline, translate=listener_fault_translator(lb), recover=recover, sleep=self.sleep)
         state["writes"] += 1
         busy = dict(lb, provisioning_status="PENDING_UPDATE")
         return wait_lb_idle(conn, busy, deadline, listener_id=listener["id"], sleep=self.sleep)
@@ -415,7 +415,7 @@ class Rollout:
         wrote = state["writes"] > 0 or maybe
         if extra.get("status") == 501 and self.present and not wrote:
             item.update(skipped=True, changed=False, outcome="skipped", action=None, diff={},
-                        listener=None, scrape_target=None, msg=skip_message(msg))
+                        tls_change=None, listener=None, scrape_target=None, msg=skip_message(msg))
             return
         step, current = state.get("step"), state["current"]
         if step is not None and step["op"] == "create" and current is not None \
@@ -426,4 +426,4 @@ class Rollout:
                     outcome="unconfirmed" if wrote else "failed",
                     **{k: v for k, v in extra.items() if k not in ("listener", "kind") and v is not None})
         if not wrote:
-            item.update(diff={}, listener=current, scrape_target=self.target(item, current))
+            item.update(diff={}, tls_change=None, listener=current, scrape_target=self.target(item, current))

@@ -15,6 +15,8 @@ modules and the exporter service share it. Public surface:
 - ``api_error(exc, doing)``: any SDK, keystoneauth or HTTP exception as one ``OctaviaError``.
 - ``http_status``, ``fault_text``, ``is_not_found``, ``is_transient``: read an SDK exception.
 - ``to_plain(resource)``: an SDK resource as a plain dict of its API attributes.
+- ``Listener``: openstacksdk's listener resource with the client authentication attributes
+  it lacks (``None`` without openstacksdk).
 """
 
 import traceback
@@ -40,6 +42,36 @@ except ImportError:
 
 from ansible_collections.octavia.monitoring.plugins.module_utils._auth import AUTH_OPTIONS
 from ansible_collections.octavia.monitoring.plugins.module_utils._errors import OctaviaError, PlanError
+
+
+def _listener_class():
+    """openstacksdk's listener resource plus what it lacks, or ``None`` without openstacksdk."""
+    if not HAS_OPENSTACKSDK:
+        return None
+    try:
+        from openstack import resource as sdk_resource
+        from openstack.load_balancer.v2 import listener as sdk_listener
+    except ImportError:
+        return None
+
+    class Listener(sdk_listener.Listener):
+        """openstacksdk's listener, plus the client authentication attributes it lacks.
+
+        openstacksdk 4.x's ``Listener`` declares no ``client_ca_tls_container_ref``,
+        ``client_authentication`` or ``client_crl_container_ref``, so its proxy's
+        ``create_listener``/``update_listener`` leave them out of the request without a word
+        and its reads leave them out of the resource. Octavia (API v2.8 and later) takes and
+        shows all three; ``_octavia`` makes every listener request with this class.
+        """
+
+        client_ca_tls_container_ref = sdk_resource.Body("client_ca_tls_container_ref")
+        client_authentication = sdk_resource.Body("client_authentication")
+        client_crl_container_ref = sdk_resource.Body("client_crl_container_ref")
+
+    return Listener
+
+
+Listener = _listener_class()
 
 APP_NAME = "octavia.monitoring"
 # openstacksdk waits forever by default. An endpoint that accepts connections

@@ -70,6 +70,29 @@ EXAMPLES = r"""
     tags:
       - monitoring
 
+- name: Serve /metrics over TLS, only to clients with a certificate from the Prometheus CA
+  octavia.monitoring.lb_prometheus_listener:
+    cloud: mycloud
+    load_balancer: web-lb
+    allowed_cidrs:
+      - 192.0.2.0/24
+    default_tls_container_ref: https://key-manager.example.net/v1/containers/5d5c1f0c-6a3e-4b4e-9d1e-0c2a7f3b8e41
+    client_ca_tls_container_ref: https://key-manager.example.net/v1/secrets/8f2b7a64-1c3d-4e5f-a6b7-c8d9e0f1a2b3
+    client_authentication: MANDATORY
+    tls_versions:
+      - TLSv1.2
+      - TLSv1.3
+
+- name: Serve /metrics over plain HTTP again (in place, same listener)
+  octavia.monitoring.lb_prometheus_listener:
+    cloud: mycloud
+    load_balancer: web-lb
+    allowed_cidrs:
+      - 192.0.2.0/24
+    default_tls_container_ref: ""
+    client_ca_tls_container_ref: ""
+    client_authentication: NONE
+
 - name: Remove the metrics endpoint
   octavia.monitoring.lb_prometheus_listener:
     cloud: mycloud
@@ -178,6 +201,20 @@ action:
   type: str
   sample: create
   version_added: 1.0.0
+tls_change:
+  description:
+    - V(added) or V(removed) when the run turns TLS on or off on an existing listener (a
+      certificate in O(default_tls_container_ref) or O(sni_container_refs) appears or goes), so
+      Prometheus must change between HTTPS and plain HTTP; V(null) otherwise, and for a listener
+      that is created or deleted.
+    - With RV(action=update) the change is made in place, on the same listener ID; Octavia lets
+      a C(PROMETHEUS) listener gain and lose its certificate by an update. With V(replace) or
+      V(repair) the new listener carries it.
+    - The diff's C(after_header) says the same in words.
+  returned: always
+  type: str
+  sample: removed
+  version_added: 1.0.0
 outcome:
   description:
     - V(changed) or V(unchanged) on success. A failed run reports C(outcome) V(failed) when
@@ -211,7 +248,8 @@ class ListenerModule(OctaviaModule):
                                 port_security=present)
         if lb is None:
             return dict(changed=False, action=None, outcome="unchanged", listener=None,
-                        load_balancer=None, scrape_target=None, diff=dict(before={}, after={}))
+                        load_balancer=None, scrape_target=None, tls_change=None,
+                        diff=dict(before={}, after={}))
         rollout = Rollout(self.conn, self.connect, self.params, cidrs, self.check_mode)
         [item] = rollout.run(lb, [(requested, lb["load_balancers"][0])])
         for warning in rollout.warnings:

@@ -167,6 +167,12 @@ results:
     scrape_target:
       description: C(host:port) where Prometheus scrapes the listener (IPv6 in brackets), or V(null).
       type: str
+    tls_change:
+      description:
+        - V(added) or V(removed) when TLS is turned on or off on an existing listener, V(null)
+          otherwise; see RV(octavia.monitoring.lb_prometheus_listener#module:tls_change).
+      type: str
+      version_added: 1.0.0
     skipped:
       description: True when the provider has no C(PROMETHEUS) listeners; RV(results[].msg) says where to get the figures instead.
       type: bool
@@ -202,6 +208,7 @@ results:
         protocol_port: 8088
         allowed_cidrs: [192.0.2.10/32]
       scrape_target: 192.0.2.50:8088
+      tls_change: null
       skipped: false
       failed: false
       msg: ""

@@ -2,7 +2,14 @@
 
 ``FakeProxy`` stands for ``conn.load_balancer``: it holds load balancer and listener dicts
 and each project's listener quota (``quotas``, unlimited by default), answers the proxy
-methods the collection calls, records every call in ``calls``, and plays two scripts:
+methods the collection calls and records every call in ``calls``.
+
+Listeners are read and written as the collection does it, through the proxy's generic
+``_list``/``_get``/``_create``/``_update`` with ``_sdk.Listener`` (openstacksdk's own
+``listeners``/``get_listener``/``create_listener``/``update_listener`` drop client
+authentication, so the fake has none of them: a call of one fails the test). Those calls are
+recorded under the names of the requests they make (``listeners``, ``get_listener``,
+``create_listener``, ``update_listener``), and the fake plays two scripts by those names:
 
 - ``statuses[id]``: the provisioning statuses that successive ``get_load_balancer`` /
   ``get_listener`` reads of that object return (the last one stays);
@@ -154,7 +161,7 @@ class FakeProxy:
         self._enter("get_load_balancer", lb_id)
         return self._read(self.lbs, lb_id, "Load Balancer")
 
-    def get_listener(self, listener_id):
+    def _get(self, resource_type, listener_id):
         self._enter("get_listener", listener_id)
         return self._read(self.store, listener_id, "Listener")
 
@@ -165,7 +172,7 @@ class FakeProxy:
             return [dict(lb) for lb in self.lbs.values()
                     if all(lb.get(k) == v for k, v in query.items()) and tags <= set(lb.get("tags") or [])]
 
-    def listeners(self, **query):
+    def _list(self, resource_type, **query):
         self._enter("listeners", dict(query))
         with self._lock:
             return [dict(item) for item in self.store.values()
@@ -212,7 +219,7 @@ class FakeProxy:
 
     # -- writes ---------------------------------------------------------------------
 
-    def create_listener(self, **body):
+    def _create(self, resource_type, **body):
         fault = self._enter("create_listener", dict(body))
         with self._lock:
             if body.get("allowed_cidrs") and (self.lbs.get(body["load_balancer_id"]) or {}).get("vip_sg_ids"):
@@ -230,7 +237,7 @@ class FakeProxy:
             self.store[new["id"]] = new
         return self._done(fault, dict(new, provisioning_status="PENDING_CREATE"))
 
-    def update_listener(self, listener_id, **delta):
+    def _update(self, resource_type, listener_id, **delta):
         fault = self._enter("update_listener", listener_id, dict(delta))
         with self._lock:
             lb = self.lbs.get(lb_of(self.store[listener_id])) or {}

@@ -335,12 +335,12 @@ def test_write_reset_asks_recover_before_retrying_and_returns_what_it_found(o):
 
     def recover():
         order.append(("recover", clock.now))
-        found = [x for x in proxy.listeners(load_balancer_id=LB_ID) if x["name"] == "prometheus"]
+        found = [x for x in proxy._list(None, load_balancer_id=LB_ID) if x["name"] == "prometheus"]
         return found[0] if found else None
 
     def create():
         order.append(("create", clock.now))
-        return proxy.create_listener(load_balancer_id=LB_ID, name="prometheus", protocol_port=8088)
+        return proxy._create(None, load_balancer_id=LB_ID, name="prometheus", protocol_port=8088)
 
     start = clock.now
     made = o.octavia.write(conn, lb(), "create listener", create, o.octavia.Deadline(60, clock),

@@ -22,11 +22,12 @@ def listener(**kw):
             "connection_limit": -1, "tags": [], "timeout_client_data": 50000,
             "timeout_member_connect": 5000, "timeout_member_data": 50000, "timeout_tcp_inspect": 0,
             "load_balancers": [{"id": "lb-1"}], "provisioning_status": "ACTIVE",
-            # What Octavia 19 answers for a PROMETHEUS listener without TLS.
+            # What Octavia 19 answers for a PROMETHEUS listener without TLS (seen in the lab:
+            # no default TLS versions, ciphers or ALPN protocols, unlike TERMINATED_HTTPS).
             "default_tls_container_ref": None, "sni_container_refs": [],
             "client_ca_tls_container_ref": None, "client_authentication": "NONE",
-            "client_crl_container_ref": None, "tls_versions": ["TLSv1.2", "TLSv1.3"],
-            "tls_ciphers": None, "alpn_protocols": ["http/1.1", "http/1.0"]}
+            "client_crl_container_ref": None, "tls_versions": None,
+            "tls_ciphers": None, "alpn_protocols": None}
     base.update(kw)
     return base
 
@@ -306,6 +307,8 @@ def test_disabled_protocol_message_names_the_setting():
 
 @pytest.mark.parametrize("status, fault, expected", [
     (400, "The selected protocol is not allowed in this deployment: PROMETHEUS", p.disabled_protocol_message()),
+    (400, "The selected protocol is not allowed in this deployment: PROMETHEUS with TLS",
+     p.disabled_tls_message()),
     (501, "Provider 'ovn' does not support a requested option: PROMETHEUS",
      "Load balancer 'web' uses the provider 'ovn', which does not support PROMETHEUS listeners (Provider "
      "'ovn' does not support a requested option: PROMETHEUS); use octavia.monitoring.lb_stats_info to read "
@@ -393,6 +396,16 @@ def test_select_listener_duplicate_names_fail_when_the_port_does_not_decide(port
     ("description", None, ""),
     ("description", "x", "x"),
     ("protocol_port", 8088, 8088),
+    ("tls_versions", ["TLSv1.3", "TLSv1.2", "TLSv1.3"], ["TLSv1.2", "TLSv1.3"]),
+    ("tls_versions", None, None),
+    ("alpn_protocols", ["http/1.1", "h2"], ["http/1.1", "h2"]),       # an order of preference
+    ("alpn_protocols", None, None),
+    ("sni_container_refs", ["b", "a"], ["a", "b"]),
+    ("sni_container_refs", None, []),
+    ("default_tls_container_ref", "", None),
+    ("client_ca_tls_container_ref", None, None),
+    ("client_authentication", "NONE", "NONE"),
+    ("tls_ciphers", "A:B", "A:B"),
 ])
 def test_comparable(key, value, expected):
     assert p.comparable(key, value) == expected
@@ -533,7 +546,7 @@ def test_plan_delete_with_leftovers_and_leftovers_alone():
 
 def test_plan_absent_and_missing():
     assert p.plan_listener("absent", None, {}) == {"action": None, "changed": False, "steps": [],
-                                                   "diff": {"before": {}, "after": {}}}
+                                                   "diff": {"before": {}, "after": {}}, "tls_change": None}
 
 
 # --- prediction ------------------------------------------------------------
@@ -581,7 +594,10 @@ def test_tls_is_added_in_place_and_compared_idempotently():
     plan = p.plan_listener("present", listener(), wanted)
     assert plan["action"] == "update"
     assert plan["steps"] == [dict(op="update", id="l-1", delta=dict(
-        default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_authentication="MANDATORY"))]
+        default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_authentication="MANDATORY",
+        tls_versions=["TLSv1.2", "TLSv1.3"]))]
+    assert plan["tls_change"] == "added" and plan["diff"]["after_header"] == (
+        "listener l-1, updated in place; TLS added: /metrics is served over HTTPS from now on")
     done = listener(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA,
                     client_authentication="MANDATORY", tls_versions=["TLSv1.2", "TLSv1.3"])
     assert p.plan_listener("present", done, wanted)["action"] is None
@@ -620,6 +636,87 @@ def test_create_with_tls_sends_no_empty_references():
 def test_tls_settings_octavia_refuses_fail_before_any_write(current, wanted, message):
     with pytest.raises(p.PlanError, match=message):
         p.plan_listener("present", listener(**current) if current else None, want(**wanted))
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(tls_versions=[]), "tls_versions is an empty list, which Octavia refuses"),
+    (dict(alpn_protocols=[]), "alpn_protocols is an empty list, which Octavia refuses"),
+    (dict(tls_ciphers=""), "tls_ciphers is empty; Octavia cannot clear it"),
+    (dict(tls_ciphers="  "), "tls_ciphers is empty"),
+    (dict(sni_container_refs=["ref://a", ""]), "sni_container_refs has an empty entry"),
+    (dict(default_tls_container_ref="x" * 256), "default_tls_container_ref is 256 characters long"),
+    (dict(client_crl_container_ref="r\x01"), "client_crl_container_ref contains control characters"),
+])
+def test_tls_values_octavia_refuses_or_would_not_keep_fail_first(options, message):
+    with pytest.raises(p.PlanError, match=message):
+        p.check_listener_options(params(**options))
+
+
+def test_tls_values_octavia_takes_pass_the_first_checks():
+    given = params(default_tls_container_ref=CERT, sni_container_refs=[], client_ca_tls_container_ref=CA,
+                   client_authentication="OPTIONAL", client_crl_container_ref=CRL, tls_versions=["TLSv1.3"],
+                   tls_ciphers="ECDHE-ECDSA-AES256-GCM-SHA384", alpn_protocols=["h2"])
+    assert p.check_listener_options(given) == (["10.0.0.0/8"], [])
+    # Removing a reference is the empty string, which is not an error.
+    assert p.check_listener_options(params(default_tls_container_ref="", client_ca_tls_container_ref=""))[1] == []
+
+
+@pytest.mark.parametrize("action, before, after, change", [
+    ("update", {}, dict(default_tls_container_ref=CERT), "added"),
+    ("update", dict(default_tls_container_ref=CERT), dict(default_tls_container_ref=None), "removed"),
+    ("update", dict(sni_container_refs=[CERT]), dict(sni_container_refs=[]), "removed"),
+    ("update", dict(default_tls_container_ref=CERT), dict(default_tls_container_ref=CA), None),
+    ("update", {}, {}, None),
+    ("replace", dict(default_tls_container_ref=CERT), {}, "removed"),
+    ("repair", {}, dict(default_tls_container_ref=CERT), "added"),
+    ("create", {}, dict(default_tls_container_ref=CERT), None),
+    ("delete", dict(default_tls_container_ref=CERT), {}, None),
+    (None, dict(default_tls_container_ref=CERT), dict(default_tls_container_ref=CERT), None),
+])
+def test_tls_change(action, before, after, change):
+    assert p.tls_change(action, before, after) == change
+
+
+def test_removing_tls_with_client_authentication_is_one_update_in_place_that_says_so():
+    current = listener(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA,
+                       client_authentication="MANDATORY", client_crl_container_ref=CRL, tls_versions=["TLSv1.3"])
+    plan = p.plan_listener("present", current, want(default_tls_container_ref="", client_ca_tls_container_ref="",
+                                                    client_crl_container_ref="", client_authentication="NONE"))
+    assert (plan["action"], plan["tls_change"]) == ("update", "removed")
+    assert plan["steps"] == [dict(op="update", id="l-1", delta=dict(
+        default_tls_container_ref=None, client_ca_tls_container_ref=None, client_crl_container_ref=None,
+        client_authentication="NONE"))]
+    assert plan["diff"]["after_header"].endswith("TLS removed: /metrics is served over plain HTTP from now on")
+    # The TLS versions Octavia keeps on the listener are not compared when the task leaves them out.
+    done = dict(current, default_tls_container_ref=None, client_ca_tls_container_ref=None,
+                client_crl_container_ref=None, client_authentication="NONE")
+    assert p.plan_listener("present", done, want(default_tls_container_ref="", client_ca_tls_container_ref="",
+                                                 client_crl_container_ref="", client_authentication="NONE"))[
+        "action"] is None
+
+
+def test_removing_tls_on_a_new_port_is_a_replace_that_says_so():
+    current = listener(default_tls_container_ref=CERT)
+    plan = p.plan_listener("present", current, want(protocol_port=9100, default_tls_container_ref=""))
+    assert (plan["action"], plan["tls_change"]) == ("replace", "removed")
+    assert "default_tls_container_ref" not in plan["steps"][0]["body"]
+
+
+@pytest.mark.parametrize("current, wanted, message", [
+    # A CRL kept while its client CA goes.
+    (dict(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_crl_container_ref=CRL),
+     dict(client_ca_tls_container_ref=""), "client_crl_container_ref needs client_ca_tls_container_ref"),
+    # Client authentication kept while its client CA goes: Octavia's update would take it.
+    (dict(default_tls_container_ref=CERT, client_ca_tls_container_ref=CA, client_authentication="OPTIONAL"),
+     dict(client_ca_tls_container_ref=""), "client_authentication OPTIONAL needs client_ca_tls_container_ref"),
+    # TLS versions given while the certificate goes.
+    (dict(default_tls_container_ref=CERT), dict(default_tls_container_ref="", tls_versions=["TLSv1.3"]),
+     "tls_versions applies only to a listener that serves TLS"),
+])
+def test_updates_octavia_would_take_but_leave_a_broken_listener_fail_before_any_write(current, wanted, message):
+    """Octavia checks these rules on a create only; its update would store the broken combination."""
+    with pytest.raises(p.PlanError, match=message):
+        p.plan_listener("present", listener(**current), want(**wanted))
 
 
 def test_uses_tls():

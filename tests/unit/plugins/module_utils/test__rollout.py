@@ -172,7 +172,8 @@ def test_unchanged_touches_nothing(o):
     item = Run(o, proxy).one()
     assert item == {"requested": "web", "load_balancer": o.targets.lb_summary(lb()), "changed": False,
                     "action": None, "outcome": "unchanged", "diff": item["diff"], "listener": listener(),
-                    "scrape_target": "192.0.2.10:8088", "skipped": False, "failed": False, "msg": ""}
+                    "scrape_target": "192.0.2.10:8088", "tls_change": None, "skipped": False, "failed": False,
+                    "msg": ""}
     assert item["diff"]["before"] == item["diff"]["after"]
     assert proxy.calls == []
 
@@ -493,8 +494,8 @@ def test_cidr_of_the_wrong_family_fails_before_any_write(o):
 
 def test_an_unexpected_exception_is_still_one_sentence(o):
     class Broken(FakeProxy):
-        def create_listener(self, **body):
-            super().create_listener(**body)
+        def _create(self, resource_type, **body):
+            super()._create(resource_type, **body)
             return None             # an answer without a listener
 
     item = Run(o, Broken(lbs=[lb()])).one()
@@ -587,7 +588,8 @@ def test_fail_a_501_with_state_absent_is_a_failure(o):
 def test_new_item_has_every_documented_key(o):
     assert o.rollout.new_item("web") == {
         "requested": "web", "load_balancer": None, "changed": False, "action": None, "outcome": "unchanged",
-        "diff": {}, "listener": None, "scrape_target": None, "skipped": False, "failed": False, "msg": ""}
+        "diff": {}, "listener": None, "scrape_target": None, "tls_change": None, "skipped": False,
+        "failed": False, "msg": ""}
 
 
 def test_skip_message(o):
@@ -639,7 +641,7 @@ def test_single_result_of_a_success(o):
     item = o.rollout.new_item("web", {"id": "x"}, changed=True, action="create", outcome="changed")
     assert o.rollout.single_result(item) == {
         "changed": True, "action": "create", "outcome": "changed", "diff": {}, "listener": None,
-        "load_balancer": {"id": "x"}, "scrape_target": None}
+        "load_balancer": {"id": "x"}, "scrape_target": None, "tls_change": None}
 
 
 @pytest.mark.parametrize("values", [
@@ -655,7 +657,7 @@ def test_single_result_of_a_failure_or_skip_raises_with_the_result_keys(o, value
     assert err.value.extra["changed"] is values.get("changed", False)
     assert err.value.extra["outcome"] == values["outcome"]
     assert set(err.value.extra) == {"changed", "action", "outcome", "diff", "listener", "load_balancer",
-                                    "scrape_target"}
+                                    "scrape_target", "tls_change"}
 
 
 # --- issue 14: the quota preflight --------------------------------------------------
@@ -883,17 +885,18 @@ CERT, CA, CRL, SNI = "ref://cert", "ref://ca", "ref://crl", "ref://sni"
 
 
 def tls_listener(**kw):
-    """A listener as Octavia 19 shows it, with the TLS keys (no TLS unless given)."""
+    """A PROMETHEUS listener as Octavia 19 shows it, with the TLS keys (no TLS unless given).
+
+    Seen in the lab: unlike TERMINATED_HTTPS, a PROMETHEUS listener gets no default TLS
+    versions, ciphers or ALPN protocols, with or without a certificate; those stay null.
+    """
     base = listener(default_tls_container_ref=None, sni_container_refs=[], client_ca_tls_container_ref=None,
                     client_authentication="NONE", client_crl_container_ref=None,
-                    tls_versions=["TLSv1.2", "TLSv1.3"], tls_ciphers=None, alpn_protocols=["http/1.1", "http/1.0"])
+                    tls_versions=None, tls_ciphers=None, alpn_protocols=None)
     base.update(kw)
     return base
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
-                          "write, so these options are refused until the write goes around it")
 def test_a_create_with_tls_sends_the_tls_options_and_a_second_run_is_unchanged(o):
     proxy = FakeProxy(lbs=[lb()])
     options = dict(default_tls_container_ref=CERT, sni_container_refs=[SNI, SNI], client_ca_tls_container_ref=CA,
@@ -915,7 +918,8 @@ def test_a_create_with_tls_sends_the_tls_options_and_a_second_run_is_unchanged(o
 
 
 def test_a_change_of_tls_versions_is_an_update_in_place_with_only_that_delta(o):
-    proxy = FakeProxy(lbs=[lb()], listeners=[tls_listener(default_tls_container_ref=CERT)])
+    proxy = FakeProxy(lbs=[lb()], listeners=[tls_listener(default_tls_container_ref=CERT,
+                                                          tls_versions=["TLSv1.3", "TLSv1.2"])])
     item = Run(o, proxy, default_tls_container_ref=CERT, tls_versions=["TLSv1.3"]).one()
     assert (item["action"], item["outcome"]) == ("update", "changed")
     assert proxy.writes() == [("update_listener", "l-1", {"tls_versions": ["TLSv1.3"]})]
@@ -933,9 +937,6 @@ def test_the_empty_string_removes_the_certificate_in_place(o):
     assert again["outcome"] == "unchanged" and proxy.writes() == []
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
-                          "write, so these options are refused until the write goes around it")
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_a_client_ca_without_a_certificate_fails_before_any_write(o, check_mode):
     proxy = FakeProxy(lbs=[lb()])
@@ -998,10 +999,21 @@ def test_a_create_whose_request_timed_out_is_unconfirmed_not_failed(o):
     assert (item["outcome"], item["changed"], item["failed"]) == ("unconfirmed", True, True)
 
 
-@pytest.mark.parametrize("key", ["client_ca_tls_container_ref", "client_authentication", "client_crl_container_ref"])
-def test_client_authentication_is_refused_before_anything_while_openstacksdk_drops_it(o, key):
-    """Issue 14, open: a setting the SDK would drop without a word is refused, never a silent no-op."""
-    params = dict(name="prometheus", state="present", protocol_port=8088, allowed_cidrs=["10.0.0.0/8"],
-                  default_tls_container_ref=CERT, **{key: "MANDATORY" if key == "client_authentication" else CA})
-    with pytest.raises(o.errors.PlanError, match=f"^{key} cannot be set yet: openstacksdk's Listener"):
-        o.plan.check_listener_options(params)
+@pytest.mark.parametrize("options, delta", [
+    (dict(client_ca_tls_container_ref=CA, client_authentication="MANDATORY"),
+     {"client_ca_tls_container_ref": CA, "client_authentication": "MANDATORY"}),
+    (dict(client_ca_tls_container_ref=CA, client_authentication="OPTIONAL", client_crl_container_ref=CRL),
+     {"client_ca_tls_container_ref": CA, "client_authentication": "OPTIONAL", "client_crl_container_ref": CRL}),
+    (dict(sni_container_refs=[SNI]), {"sni_container_refs": [SNI]}),
+    (dict(tls_ciphers="ECDHE-ECDSA-AES256-GCM-SHA384"), {"tls_ciphers": "ECDHE-ECDSA-AES256-GCM-SHA384"}),
+    (dict(alpn_protocols=["http/1.1", "h2"]), {"alpn_protocols": ["http/1.1", "h2"]}),
+])
+def test_client_authentication_and_the_other_tls_settings_are_updated_in_place(o, options, delta):
+    """Issue 14: each TLS setting goes into one update of the same listener, with only what changes."""
+    proxy = FakeProxy(lbs=[lb()], listeners=[tls_listener(default_tls_container_ref=CERT)])
+    item = Run(o, proxy, default_tls_container_ref=CERT, **options).one()
+    assert (item["action"], item["outcome"], item["tls_change"]) == ("update", "changed", None)
+    assert proxy.writes() == [("update_listener", "l-1", delta)]
+    assert item["listener"]["id"] == "l-1"
+    again = Run(o, proxy, default_tls_container_ref=CERT, **options).one()
+    assert again["outcome"] == "unchanged" and proxy.writes() == []

@@ -414,3 +414,39 @@ def test_api_error_keystoneauth_connection(fake_sdk):
     err = fake_sdk.sdk.api_error(fake_sdk.ksa.ConnectionError("Unable to establish connection"), "read x")
     assert str(err) == "Could not read x: the API endpoint could not be reached (Unable to establish connection)."
     assert err.extra["kind"] == "connection"
+
+
+# --- with openstacksdk itself: the listener resource ---------------------------
+
+
+def test_the_listener_resource_sends_and_reads_client_authentication():
+    """Issue 14: openstacksdk 4.x's Listener has no client authentication attributes, so its own
+    create and update leave them out of the request body without a word. ``_sdk.Listener`` is that
+    class plus the three; this is the one unit test that imports openstacksdk, since what is under
+    test is how the SDK's resource machinery serialises the subclass (no request is made)."""
+    _forget_collection_modules()
+    sdk = importlib.import_module(SDK)
+    from openstack.load_balancer.v2 import listener as sdk_listener
+    assert sdk.HAS_OPENSTACKSDK and issubclass(sdk.Listener, sdk_listener.Listener)
+    attrs = dict(load_balancer_id="lb-1", protocol="PROMETHEUS", protocol_port=8088, default_tls_container_ref="c",
+                 client_ca_tls_container_ref="ca", client_authentication="MANDATORY", client_crl_container_ref="crl")
+    body = sdk.Listener.new(**attrs)._prepare_request(requires_id=False, prepend_key=True).body["listener"]
+    assert {k: body.get(k) for k in ("client_ca_tls_container_ref", "client_authentication",
+                                     "client_crl_container_ref", "loadbalancer_id")} == {
+        "client_ca_tls_container_ref": "ca", "client_authentication": "MANDATORY",
+        "client_crl_container_ref": "crl", "loadbalancer_id": "lb-1"}
+    # The SDK's own class drops them: the reason for the subclass (fails once openstacksdk has them).
+    plain = sdk_listener.Listener.new(**attrs)._prepare_request(requires_id=False, prepend_key=True).body
+    assert "client_authentication" not in plain["listener"]
+    # An update sends what changed, a cleared reference as null.
+    update = sdk.Listener.existing(id="l-1", client_ca_tls_container_ref="ca")
+    update._update(client_ca_tls_container_ref=None, client_authentication="NONE")
+    assert update._prepare_request(prepend_key=True, patch=False).body == {
+        "listener": {"client_ca_tls_container_ref": None, "client_authentication": "NONE"}}
+    # A read keeps them, so to_plain() shows them.
+    read = sdk.Listener.existing(id="l-1", client_authentication="OPTIONAL", client_ca_tls_container_ref="ca",
+                                 client_crl_container_ref=None)
+    plain_read = sdk.to_plain(read)
+    assert (plain_read["client_authentication"], plain_read["client_ca_tls_container_ref"]) == ("OPTIONAL", "ca")
+    assert "client_crl_container_ref" in plain_read
+    _forget_collection_modules()

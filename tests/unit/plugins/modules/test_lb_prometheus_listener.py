@@ -24,7 +24,8 @@ from ansible_collections.octavia.monitoring.tests.unit.plugins.module_utils.octa
 PKG = "ansible_collections.octavia.monitoring.plugins"
 LB_ID = "11111111-aaaa-4bbb-8ccc-000000000001"
 NAME = "lb_prometheus_listener"
-RESULT_KEYS = {"changed", "action", "outcome", "diff", "listener", "load_balancer", "scrape_target"}
+RESULT_KEYS = {"changed", "action", "outcome", "diff", "listener", "load_balancer", "scrape_target",
+               "tls_change"}
 
 
 def run_main(name, args, capsys):
@@ -156,7 +157,7 @@ def test_a_missing_load_balancer_is_unchanged_with_state_absent(no_sdk, monkeypa
     assert "failed" not in result
     assert {k: result[k] for k in RESULT_KEYS} == {
         "changed": False, "action": None, "outcome": "unchanged", "listener": None, "load_balancer": None,
-        "scrape_target": None, "diff": {"before": {}, "after": {}}}
+        "scrape_target": None, "tls_change": None, "diff": {"before": {}, "after": {}}}
 
 
 def test_a_refused_replace_fails_unchanged_and_keeps_the_listener(no_sdk, monkeypatch, capsys):
@@ -252,9 +253,6 @@ def test_a_project_at_its_quota_fails_the_single_module_before_any_write(no_sdk,
     assert proxy.writes() == []
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="issue 14, open: openstacksdk 4.x drops client authentication from a listener "
-                          "write, so these options are refused until the write goes around it")
 def test_tls_four_way_and_removal(no_sdk, monkeypatch, capsys):
     """check, apply, check, apply with a certificate, client CA and MANDATORY; then TLS removed."""
     proxy = FakeProxy(lbs=[lb()])
@@ -274,6 +272,8 @@ def test_tls_four_way_and_removal(no_sdk, monkeypatch, capsys):
     assert proxy.writes() == [create]                 # the calls of every run so far: still the one create
     off = dict(default_tls_container_ref="", client_ca_tls_container_ref="", client_authentication="NONE")
     removed, _opened = run_module(NAME, args(**off), proxy, monkeypatch, capsys)
-    assert (removed["action"], removed["outcome"]) == ("update", "changed")
+    assert (removed["action"], removed["outcome"], removed["tls_change"]) == ("update", "changed", "removed")
+    assert removed["diff"]["after_header"] == ("listener new-1, updated in place; TLS removed: /metrics is "
+                                               "served over plain HTTP from now on")
     assert proxy.writes()[1:] == [("update_listener", "new-1", {
         "default_tls_container_ref": None, "client_ca_tls_container_ref": None, "client_authentication": "NONE"})]
