@@ -19,9 +19,6 @@ FAULT_COMPONENTS = {
     "octavia-worker": ("mariadb", "rabbitmq"),
     "rabbitmq": ("epmd",),
     "mariadb": (),
-    # Stopping it stops every lab amphora with it; a start renders them all afresh (after
-    # a change to tests/lab/render.py or agent.py, for one).
-    "amphora-agent": ("mariadb",),
 }
 COMPONENT_ACTIONS = ("stop", "start", "kill", "pause", "resume")
 PAUSED = "T"   # the /proc state of a process stopped by SIGSTOP

@@ -175,9 +175,18 @@ def place_certificates(base_cert_dir, lb, amphora, listeners):
     """
     if not any(needs_certificates(listener) for listener in listeners):
         return {}, listeners, []
-    files = certificate_files(base_cert_dir)
+    try:
+        files, missing = certificate_files(base_cert_dir), ""
+    except RenderError as exc:
+        files, missing = None, str(exc)
     certs, served, failed = {}, [], []
     for listener in listeners:
+        if not needs_certificates(listener):
+            served.append(listener)
+            continue
+        if files is None:
+            failed.append((listener, missing))
+            continue
         try:
             found = {listener.tls_certificate_id:
                      files._process_tls_certificates(listener, amphora, lb.id)["tls_cert"]}
