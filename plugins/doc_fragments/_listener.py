@@ -156,6 +156,10 @@ options:
       - Updated in place. Not empty (Octavia refuses an empty list); leave it out to keep the
         listener's setting. A C(PROMETHEUS) listener created without it shows V(null) and accepts
         what the amphora's HAProxy accepts by default.
+      - Without O(tls_ciphers) on the listener, it must hold both V(TLSv1.3) and an older version;
+        Octavia's amphora driver splits the listener's cipher string by TLS version and fails to
+        render the load balancer's configuration when there is none to split, which is refused
+        before any write.
       - The cloud's operator may refuse versions below its minimum; the API then says so.
     type: list
     elements: str
@@ -179,7 +183,8 @@ notes:
   - Every option is validated before anything is written, so check mode predicts what Octavia
     would refuse; the checks include lengths and characters, value ranges, the rules that tie the
     TLS settings together (a client CA needs a certificate, client authentication needs a client
-    CA, a revocation list needs a client CA), the IP version of
+    CA, a revocation list needs a client CA, TLS versions the amphora driver can render), the IP
+    version of
     O(allowed_cidrs) against the VIP, a port already used by another listener, the API version
     and a provider known not to support C(PROMETHEUS) listeners.
   - Before writing, the listener quota of each project where the run adds a listener is read once,

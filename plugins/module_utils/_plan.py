@@ -421,6 +421,41 @@ def check_tls_settings(after, want):
                                 "default_tls_container_ref (or sni_container_refs) too.")
 
 
+# Octavia's TLS versions before 1.3 (octavia.common.constants.TLS_PRE_1_3_VERSIONS).
+TLS_PRE_1_3 = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
+
+
+def check_renderable(after):
+    """Fail when Octavia's amphora driver could not render the HAProxy configuration of ``after``.
+
+    Octavia 19's ``jinja_cfg._transform_listener`` treats every PROMETHEUS
+    listener as TLS-capable: it splits ``tls_ciphers`` into pre-1.3 and 1.3
+    ciphers, then drops the half that ``tls_versions`` leaves out. With
+    ``tls_ciphers`` null (what a PROMETHEUS listener gets unless it is given;
+    Octavia sets no default for it) there is nothing to drop, and the driver
+    fails with a KeyError when ``tls_versions`` lacks TLS 1.3 or lacks every
+    older version. Every listener of the load balancer then goes without a
+    configuration (seen in the lab, whose amphorae render with that code).
+
+    :param after: the listener's managed settings after a plan that writes.
+    :raises PlanError: naming the settings and the ways out.
+    """
+    versions = after.get("tls_versions")
+    if versions is None or after.get("tls_ciphers"):
+        return
+    missing = []
+    if not any(v in TLS_PRE_1_3 for v in versions):
+        missing.append("a version before TLSv1.3")
+    if "TLSv1.3" not in versions:
+        missing.append("TLSv1.3")
+    if missing:
+        raise PlanError(
+            f"tls_versions {', '.join(versions) or '[]'} without tls_ciphers would leave the load "
+            "balancer without a working configuration: Octavia's amphora driver cannot render the "
+            f"listener when tls_versions lacks {' or '.join(missing)} and no cipher string is set; give "
+            "tls_ciphers as well, or list both TLSv1.3 and an older version in tls_versions.")
+
+
 def select_listener(listeners, name, port=None, adopt=True):
     """Find the load balancer's PROMETHEUS listener the modules manage, and any leftovers.
 
@@ -582,6 +617,9 @@ def tls_change(action, before, after):
 
 
 def _plan(action, steps, before, after, status=None):
+    if action not in (None, "delete"):
+        # Every write to a listener re-renders its load balancer's configuration.
+        check_renderable(after)
     diff = dict(before=before, after=after)
     change = tls_change(action, before, after)
     if action:

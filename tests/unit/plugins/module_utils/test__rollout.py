@@ -882,6 +882,7 @@ def test_a_replace_on_a_load_balancer_with_vip_sg_ids_sends_no_allowed_cidrs(o):
 # --- issue 14: TLS through the one write path ------------------------------------------
 
 CERT, CA, CRL, SNI = "ref://cert", "ref://ca", "ref://crl", "ref://sni"
+C13 = "TLS_AES_256_GCM_SHA384"
 
 
 def tls_listener(**kw):
@@ -918,7 +919,7 @@ def test_a_create_with_tls_sends_the_tls_options_and_a_second_run_is_unchanged(o
 
 
 def test_a_change_of_tls_versions_is_an_update_in_place_with_only_that_delta(o):
-    proxy = FakeProxy(lbs=[lb()], listeners=[tls_listener(default_tls_container_ref=CERT,
+    proxy = FakeProxy(lbs=[lb()], listeners=[tls_listener(default_tls_container_ref=CERT, tls_ciphers=C13,
                                                           tls_versions=["TLSv1.3", "TLSv1.2"])])
     item = Run(o, proxy, default_tls_container_ref=CERT, tls_versions=["TLSv1.3"]).one()
     assert (item["action"], item["outcome"]) == ("update", "changed")
@@ -948,11 +949,11 @@ def test_a_client_ca_without_a_certificate_fails_before_any_write(o, check_mode)
 
 
 @pytest.mark.parametrize("name, listeners, options", [
-    ("create", [], dict(default_tls_container_ref=CERT, tls_versions=["TLSv1.3"])),
-    # Client authentication is refused for now (issue 14: openstacksdk drops it), so the update
-    # case changes the TLS versions.
-    ("update", [tls_listener(default_tls_container_ref=CERT)], dict(default_tls_container_ref=CERT,
-                                                                    tls_versions=["TLSv1.3"])),
+    ("create", [], dict(default_tls_container_ref=CERT, tls_versions=["TLSv1.3"], tls_ciphers=C13)),
+    ("update", [tls_listener(default_tls_container_ref=CERT, tls_ciphers=C13)],
+     dict(default_tls_container_ref=CERT, tls_versions=["TLSv1.3"])),
+    ("client authentication", [tls_listener(default_tls_container_ref=CERT)],
+     dict(client_ca_tls_container_ref=CA, client_authentication="MANDATORY", client_crl_container_ref=CRL)),
     ("remove", [tls_listener(default_tls_container_ref=CERT)], dict(default_tls_container_ref="")),
 ])
 def test_check_mode_predicts_the_tls_changes(o, name, listeners, options):

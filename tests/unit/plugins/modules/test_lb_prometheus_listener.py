@@ -257,7 +257,7 @@ def test_tls_four_way_and_removal(no_sdk, monkeypatch, capsys):
     """check, apply, check, apply with a certificate, client CA and MANDATORY; then TLS removed."""
     proxy = FakeProxy(lbs=[lb()])
     tls = dict(default_tls_container_ref="ref://cert", client_ca_tls_container_ref="ref://ca",
-               client_authentication="MANDATORY", tls_versions=["TLSv1.3"])
+               client_authentication="MANDATORY", tls_versions=["TLSv1.3"], tls_ciphers="TLS_AES_256_GCM_SHA384")
     checked, _opened = run_module(NAME, args(_ansible_check_mode=True, **tls), proxy, monkeypatch, capsys)
     applied, _opened = run_module(NAME, args(**tls), proxy, monkeypatch, capsys)
     assert (checked["action"], checked["diff"]) == (applied["action"], applied["diff"]) and proxy.writes()
