@@ -6,6 +6,7 @@ One module for the three users of that topology, so that they stand up the same 
     Fleet          N load balancers named <prefix>-NNN in one project, found by name first
                    (a second run creates nothing); the site playbook gives them their
                    PROMETHEUS listeners.
+    Topology       all of it together, as the demo, the test and the bench run it.
     Service        one Debian binary in the foreground mode the demo uses: its own session,
                    a PID file and a log in its directory, readiness polled over HTTP(S).
     make_tls()     a self-signed certificate for 127.0.0.1 (openssl, Debian's), so the shards
@@ -21,6 +22,8 @@ One module for the three users of that topology, so that they stand up the same 
                    demo/scale/inventory/group_vars, shared by the demo and the test.
 """
 import base64
+import getpass
+import grp
 import ipaddress
 import json
 import os
@@ -159,8 +162,8 @@ class Service:
         return pid
 
     def url(self):
-        """The readiness URL (`ready_url` may be a callable: a shard's scheme follows its web config)."""
-        return self.ready_url() if callable(self.ready_url) else self.ready_url
+        """The readiness URL."""
+        return self.ready_url
 
     def ready(self):
         """Whether the readiness URL answers as expected."""
@@ -220,13 +223,14 @@ class Service:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def shard_service(name, port, directory, web_config=None, agent=False, auth=None, cafile=None,
-                  retention="1d"):
+def shard_service(name, port, directory, web_config=None, tls=None, agent=False, auth=None, retention="1d"):
     """A Prometheus shard on 127.0.0.1:port, its files in `directory` (the role writes them).
 
-    The process starts with a minimal prometheus.yml until the role writes the real one, and
-    with `web_config` (TLS and basic auth, also the role's file) when given: Prometheus reads
-    that file again on every connection, so the role's changes need no restart.
+    The process starts with a minimal prometheus.yml until the role writes the real one. With
+    `web_config` and `tls` ({"cert", "key"}) it serves HTTPS from the start: Prometheus decides
+    at start whether it serves TLS at all (a web config that gains TLS later is not picked up
+    until a restart), so the first web config names the certificate; the role's version adds
+    the basic auth users, which Prometheus reads again on every request.
     """
     directory = pathlib.Path(directory)
     (directory / "data").mkdir(parents=True, exist_ok=True)
@@ -239,18 +243,16 @@ def shard_service(name, port, directory, web_config=None, agent=False, auth=None
         argv += ["--enable-feature=agent", f"--storage.agent.path={directory / 'data'}"]
     else:
         argv += [f"--storage.tsdb.path={directory / 'data'}", f"--storage.tsdb.retention.time={retention}"]
+    scheme = "http"
     if web_config:
         web_config = pathlib.Path(web_config)
         if not web_config.exists():
-            # Plain HTTP until the role writes the TLS and basic auth settings.
-            web_config.write_text("{}\n")
+            server = {"tls_server_config": {"cert_file": tls["cert"], "key_file": tls["key"]}} if tls else {}
+            web_config.write_text(json.dumps(server) + "\n")
         argv.append(f"--web.config.file={web_config}")
-
-    def ready_url():
-        secured = web_config and "tls_server_config" in pathlib.Path(web_config).read_text()
-        return f"{'https' if secured else 'http'}://127.0.0.1:{port}/-/ready"
-
-    return Service(name, argv, directory, ready_url, auth=auth, cafile=cafile)
+        scheme = "https" if tls else "http"
+    return Service(name, argv, directory, f"{scheme}://127.0.0.1:{port}/-/ready", auth=auth,
+                   cafile=tls["cert"] if tls else None)
 
 
 def _launcher(kind, port, directory, *args):
@@ -431,6 +433,19 @@ def metric_sum(samples, name):
 
 
 # The inventory ---------------------------------------------------------------------------------
+def _password_hash(hosts_file, password):
+    """A bcrypt hash of `password` for the shards' web config: the one `hosts_file` holds when it
+    matches (a new salt on every run would rewrite the web config and break idempotence)."""
+    import bcrypt  # noqa: PLC0415 - only the inventory needs it (openstack's oslo.middleware brings it)
+    try:
+        old = json.loads(pathlib.Path(hosts_file).read_text())["all"]["vars"]["octavia_scale_password_hash"]
+        if bcrypt.checkpw(password.encode(), old.encode()):
+            return old
+    except (OSError, ValueError, KeyError):
+        pass
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+
+
 def write_inventory(directory, *, cloud, project, root, shards, store_port, vmalert_port,
                     alertmanager_port, webhook_port, tls, user, password, exporter_port=None,
                     extra_vars=None):
@@ -454,6 +469,8 @@ def write_inventory(directory, *, cloud, project, root, shards, store_port, vmal
         shard_hosts[first]["octavia_scale_exporter_targets"] = [f"127.0.0.1:{exporter_port}"]
     hosts = {"all": {
         "vars": {"octavia_scale_root": str(root), "octavia_scale_cloud": cloud,
+                 "octavia_scale_owner": getpass.getuser(), "octavia_scale_group": grp.getgrgid(os.getgid()).gr_name,
+                 "octavia_scale_password_hash": _password_hash(directory / "hosts.yml", password),
                  "octavia_scale_project": project, "octavia_scale_store_port": store_port,
                  "octavia_scale_vmalert_port": vmalert_port,
                  "octavia_scale_alertmanager_port": alertmanager_port,
@@ -476,3 +493,103 @@ def write_inventory(directory, *, cloud, project, root, shards, store_port, vmal
         shutil.rmtree(target)
     shutil.copytree(GROUP_VARS, target)
     return [str(directory / "fleet.octavia.yml"), str(directory / "hosts.yml")]
+
+
+class Topology:
+    """The whole scale topology on 127.0.0.1: shards, store, Alertmanager, webhook, vmalert.
+
+    ports: {"store", "vmalert", "alertmanager", "webhook"} -> port; shards: {host: port}.
+    The demo gives fixed ports, the test and the bench free ones; everything else is the same.
+    """
+
+    def __init__(self, root, *, cloud, project, shards, ports, user, password, exporter_port=None,
+                 extra_vars=None):
+        self.root = pathlib.Path(root)
+        self.cloud = cloud
+        self.project = project
+        self.shards = dict(shards)
+        self.ports = dict(ports)
+        self.user = user
+        self.password = password
+        self.exporter_port = exporter_port
+        self.extra_vars = dict(extra_vars or {})
+        self.tls = make_tls(self.root / "tls")
+
+    @property
+    def store_url(self):
+        """VictoriaMetrics' URL, which answers the Prometheus query API."""
+        return f"http://127.0.0.1:{self.ports['store']}"
+
+    def shard_url(self, name):
+        """A shard's URL (HTTPS once the role has written its web config)."""
+        return self.services()[name].url().rsplit("/-/", 1)[0]
+
+    def inventory(self):
+        """Write the inventory for the current shards; returns the -i sources."""
+        return write_inventory(
+            self.root / "inventory", cloud=self.cloud, project=self.project, root=self.root,
+            shards=self.shards, store_port=self.ports["store"], vmalert_port=self.ports["vmalert"],
+            alertmanager_port=self.ports["alertmanager"], webhook_port=self.ports["webhook"],
+            tls=self.tls, user=self.user, password=self.password, exporter_port=self.exporter_port,
+            extra_vars=self.extra_vars)
+
+    def services(self, shards=None):
+        """{name: Service} of every component, in start order; vmalert last (it needs the role's args)."""
+        found = {"store": store_service(self.ports["store"], self.root / "victoria-metrics"),
+                 "webhook": webhook_service(self.ports["webhook"], self.root / "webhook"),
+                 "alertmanager": alertmanager_service(self.ports["alertmanager"], self.root / "alertmanager",
+                                                      self.root / "alertmanager" / "alertmanager.yml")}
+        for name, port in (self.shards if shards is None else shards).items():
+            found[name] = shard_service(name, port, self.root / name, web_config=self.root / name / "web.yml",
+                                        tls=self.tls, auth=(self.user, self.password))
+        found["vmalert"] = vmalert_service(self.ports["vmalert"], self.root / "vmalert",
+                                           self.root / "vmalert" / "vmalert.args")
+        return found
+
+    def start(self):
+        """Start (or reuse) everything but vmalert; returns the started services."""
+        started = {}
+        for name, service in self.services().items():
+            if name != "vmalert":
+                started[name] = service.start()
+        return started
+
+    def start_vmalert(self):
+        """Start vmalert with the command line the octavia_vmalert role wrote."""
+        return self.services()["vmalert"].start()
+
+    def stop(self, names=None):
+        """Stop the named components (all, in reverse start order, by default) by their PID files."""
+        services = self.services()
+        for name in reversed(list(services)):
+            if names is None or name in names:
+                services[name].stop()
+
+    def remove_shard(self, name):
+        """Take a shard out of the inventory and stop it (the resharding case)."""
+        self.stop([name])
+        del self.shards[name]
+
+    def site_argv(self):
+        """ansible-playbook octavia.monitoring.site over this topology's inventory."""
+        argv = ["ansible-playbook"]
+        for source in self.inventory():
+            argv += ["-i", source]
+        return [*argv, "octavia.monitoring.site"]
+
+    def scraped(self, window="15s"):
+        """{instance: {shard, ...}} of the Octavia targets with a sample in the last `window`, from the store."""
+        found = {}
+        for series in query(self.store_url, f'last_over_time(up{{job="octavia"}}[{window}])'):
+            found.setdefault(series["metric"].get("instance"), set()).add(series["metric"].get("shard"))
+        return found
+
+    def wait_scraped(self, expected, timeout=180, window="15s"):
+        """Wait until the store holds exactly `expected` instances, each from one shard; returns scraped()."""
+        expected = set(expected)
+
+        def settled():
+            now = self.scraped(window)
+            return now if set(now) == expected and all(len(s) == 1 for s in now.values()) else None
+        return wait_for(settled, timeout, f"{len(expected)} targets, each from exactly one shard, in the store",
+                        interval=2)

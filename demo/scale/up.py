@@ -38,26 +38,16 @@ def say(text):
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def services(tls=None):
-    """Every long-running component of the demo, in start order (vmalert after the first run)."""
-    auth = (USER, PASSWORD)
-    found = {"store": topology.store_service(STORE_PORT, ROOT / "victoria-metrics"),
-             "webhook": topology.webhook_service(WEBHOOK_PORT, ROOT / "webhook"),
-             "alertmanager": topology.alertmanager_service(ALERTMANAGER_PORT, ROOT / "alertmanager",
-                                                           ROOT / "alertmanager" / "alertmanager.yml")}
-    for name, port in SHARDS.items():
-        found[name] = topology.shard_service(name, port, ROOT / name, web_config=ROOT / name / "web.yml",
-                                             auth=auth, cafile=tls["cert"] if tls else None)
-    found["vmalert"] = topology.vmalert_service(VMALERT_PORT, ROOT / "vmalert", ROOT / "vmalert" / "vmalert.args")
-    return found
+def demo_topology(cloud):
+    """The demo's topology on its fixed ports."""
+    return topology.Topology(ROOT, cloud=cloud, project=PROJECT, shards=SHARDS, user=USER, password=PASSWORD,
+                             ports={"store": STORE_PORT, "vmalert": VMALERT_PORT,
+                                    "alertmanager": ALERTMANAGER_PORT, "webhook": WEBHOOK_PORT})
 
 
-def run_site(inventory, log):
+def run_site(scale, log):
     """ansible-playbook octavia.monitoring.site on the topology; returns the recap lines."""
-    argv = ["ansible-playbook"]
-    for source in inventory:
-        argv += ["-i", source]
-    argv.append("octavia.monitoring.site")
+    argv = scale.site_argv()
     with open(log, "w") as out:
         proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
     text = pathlib.Path(log).read_text()
@@ -76,10 +66,10 @@ def changed_hosts(recap):
 
 def down():
     """Stop every process of the demo by its PID file, delete the generated load balancers."""
-    for service in reversed(list(services().values())):
-        service.stop()
+    client = LabClient()
+    demo_topology(client.cloud).stop()
     try:
-        conn = LabClient().connect()
+        conn = client.connect()
         topology.Fleet(conn, count=_fleet_size(), prefix=PREFIX, project=PROJECT, vip_range=VIP_RANGE).delete()
         conn.close()
     except Exception as exc:  # noqa: BLE001 - a lab that is down has nothing left to delete
@@ -111,50 +101,37 @@ def main():
     print(f"  {total} load balancers in {PROJECT}")
 
     say("3. The store, Alertmanager with the webhook receiver, three Prometheus shards")
-    tls = topology.make_tls(ROOT / "tls")
-    inventory = topology.write_inventory(
-        ROOT / "inventory", cloud=client.cloud, project=PROJECT, root=ROOT, shards=SHARDS,
-        store_port=STORE_PORT, vmalert_port=VMALERT_PORT, alertmanager_port=ALERTMANAGER_PORT,
-        webhook_port=WEBHOOK_PORT, password=PASSWORD, tls=tls, user=USER)
-    running = services(tls)
-    for name, service in running.items():
-        if name == "vmalert":
-            continue
-        service.start()
-        print(f"  {name:<13} pid {service.pid:<8} {service.url().rsplit('/', 2)[0]}")
+    scale = demo_topology(client.cloud)
+    scale.inventory()
+    for name, service in scale.start().items():
+        print(f"  {name:<13} pid {service.pid:<8} {service.url().rsplit('/-/', 1)[0]}")
 
     say("4. ansible-playbook octavia.monitoring.site (first run)")
-    run_site(inventory, ROOT / "first-run.log")
+    run_site(scale, ROOT / "first-run.log")
     # vmalert runs with the command line the octavia_vmalert role wrote.
-    running["vmalert"].start()
-    print(f"  vmalert       pid {running['vmalert'].pid:<8} http://127.0.0.1:{VMALERT_PORT}")
+    vmalert = scale.start_vmalert()
+    print(f"  vmalert       pid {vmalert.pid:<8} http://127.0.0.1:{VMALERT_PORT}")
 
     say("5. Every PROMETHEUS listener scraped by exactly one shard, as VictoriaMetrics sees it")
     expected = topology.prometheus_targets(conn, PROJECT)
-    store = f"http://127.0.0.1:{STORE_PORT}"
-    topology.wait_for(lambda: len(topology.query(store, 'up{job="octavia"} == 1')) >= len(expected), 120,
-                      f"{len(expected)} targets up in VictoriaMetrics", interval=2)
-    per_shard = topology.query(store, 'count by (shard) (up{job="octavia"})')
-    for series in sorted(per_shard, key=lambda s: s["metric"].get("shard", "")):
-        print(f"  shard {series['metric'].get('shard', '?'):<10} {int(float(series['value'][1]))} targets")
-    twice = topology.query(store, 'count by (instance) (up{job="octavia"}) > 1')
-    print(f"  {len(expected)} PROMETHEUS listeners, {len(twice)} scraped by more than one shard")
-    if twice:
-        raise SystemExit(f"targets scraped twice: {[s['metric']['instance'] for s in twice]}")
+    scraped = scale.wait_scraped(expected.values())
+    for shard in sorted({next(iter(s)) for s in scraped.values()}):
+        print(f"  {shard:<10} {sum(1 for s in scraped.values() if shard in s)} targets")
+    print(f"  {len(expected)} PROMETHEUS listeners, each scraped by exactly one shard")
 
     say("6. ansible-playbook octavia.monitoring.site again: nothing left to change")
-    recap = run_site(inventory, ROOT / "second-run.log")
+    recap = run_site(scale, ROOT / "second-run.log")
     if changed_hosts(recap):
         raise SystemExit(f"the second run changed something on {changed_hosts(recap)}; see {ROOT / 'second-run.log'}")
 
-    shards = "\n".join(f"  Prometheus {name}  https://127.0.0.1:{port}   (user {USER}, CA {tls['cert']}, "
+    shards = "\n".join(f"  Prometheus {name}  https://127.0.0.1:{port}   (user {USER}, CA {scale.tls['cert']}, "
                        f"config {ROOT / name / 'prometheus.yml'})" for name, port in SHARDS.items())
     print(f"""
 Done. What is running and where:
   Octavia API        {client.api_url}   (cloud {client.cloud}, OS_CLIENT_CONFIG_FILE={client.clouds_yaml})
   Load balancers     {total} in project {PROJECT}, each with a PROMETHEUS listener on :8088
 {shards}
-  VictoriaMetrics    {store}   (every shard remote-writes here; query it like Prometheus)
+  VictoriaMetrics    {scale.store_url}   (every shard remote-writes here; query it like Prometheus)
   vmalert            http://127.0.0.1:{VMALERT_PORT}   (the alert pack and the name catalogue, once, on the store)
   Alertmanager       http://127.0.0.1:{ALERTMANAGER_PORT}   (routes to the webhook receiver)
   Webhook receiver   http://127.0.0.1:{WEBHOOK_PORT}/received   (what Alertmanager sent)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make demo-scale-down`: stop what `make demo-scale` started (by PID file), delete the generated
+# load balancers, then stop the lab.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+export OCTAVIA_DEMO_DIR=${OCTAVIA_DEMO_DIR:-$repo/.demo}
+export OCTAVIA_DEMO_SCALE_DIR=${OCTAVIA_DEMO_SCALE_DIR:-$OCTAVIA_DEMO_DIR/scale}
+export OS_CLIENT_CONFIG_FILE=$repo/.lab/clouds.yaml
+export PATH=$repo/.venv/bin:$PATH
+python demo/scale/up.py --down
+python tests/lab/labctl.py down
