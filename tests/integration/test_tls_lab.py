@@ -22,10 +22,13 @@ import uuid
 
 import pytest
 
-from helpers.ansible_run import run_module
+from helpers.ansible_run import run_module, run_playbook
+from helpers.prometheus_server import PrometheusServer
 from lab import pki
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
+PLAYBOOK = pathlib.Path(__file__).resolve().parent / "playbooks" / "prometheus_role.yml"
+FAST = "2s"
 LABCTL = pathlib.Path(__file__).resolve().parents[1] / "lab" / "labctl.py"
 CURL = "/usr/bin/curl"
 PORT = 9443
@@ -93,7 +96,9 @@ def tls(lab, lb_factory, tmp_path):
     listener in the lab names a reference that no longer exists.
     """
     vip = lb_factory.allocate_vips(1)[0]
-    lb = lb_factory.create(vip_address=vip)
+    # A project of its own, so that a Prometheus source selecting it sees this one only.
+    project = f"tls-{uuid.uuid4().hex[:8]}"
+    lb = lb_factory.create(vip_address=vip, project_id=project)
     certs = Pki(tmp_path, vip)
     refs = []
     try:
@@ -107,7 +112,7 @@ def tls(lab, lb_factory, tmp_path):
         assert made.returncode == 0, made.stderr
         ca = json.loads(made.stdout)
         refs += [ca["client_ca_tls_container_ref"], ca["client_crl_container_ref"]]
-        yield {"lb": lb, "vip": vip, "pki": certs, "cert_ref": cert_ref,
+        yield {"lb": lb, "vip": vip, "project": project, "pki": certs, "cert_ref": cert_ref,
                "ca_ref": ca["client_ca_tls_container_ref"],
                "crl_ref": ca["client_crl_container_ref"], "url": f"https://{vip}:{PORT}/metrics"}
     finally:
@@ -274,8 +279,51 @@ def test_four_way_with_a_certificate(lab, tls):
     assert wrong.returncode == 60, (wrong.returncode, wrong.stderr)
 
 
-def test_four_way_with_mandatory_client_authentication(lab, tls, tmp_path):
-    """Issue 14, test 1: certificate, client CA and MANDATORY through the module."""
+@pytest.fixture
+def prom(tmp_path):
+    """A Prometheus on a free port with a bare prometheus.yml, which the role then takes over."""
+    etc = tmp_path / "prom-etc"
+    etc.mkdir()
+    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n")
+    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=tmp_path / "prom-run").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def role_vars(lab, tls, prom):
+    """The octavia_prometheus role for this test's project, scraping with the client certificate.
+
+    The client key goes in as PEM text (the role writes it, and must never show it); the CA
+    and the certificate as paths on the Prometheus host.
+    """
+    etc = prom.config_path.parent
+    certs = tls["pki"]
+    return {
+        "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"project_ids": [tls["project"]]}}],
+        "octavia_prometheus_config_file": str(prom.config_path),
+        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
+        "octavia_prometheus_rules_dir": str(etc / "rules"),
+        "octavia_prometheus_credentials_dir": str(etc / "credentials"),
+        "octavia_prometheus_become": False,
+        "octavia_prometheus_file_owner": getpass.getuser(),
+        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
+        "octavia_prometheus_manage_config": True,
+        "octavia_prometheus_reload_method": "http",
+        "octavia_prometheus_web_url": prom.url,
+        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
+                                      "evaluation_interval": FAST},
+        "octavia_prometheus_scrape_interval": FAST,
+        "octavia_prometheus_scrape_timeout": FAST,
+        "octavia_prometheus_file_sd_refresh_interval": FAST,
+        "octavia_prometheus_tls": {"ca_file": certs.path("ca.pem"), "cert_file": certs.path("client.pem"),
+                                   "key": certs.client.key_pem},
+    }
+
+
+def test_four_way_with_mandatory_client_authentication(lab, tls, prom):
+    """Issue 14, test 1: certificate, client CA and MANDATORY through the module, then Prometheus."""
     _check, apply, _check_again, _apply_again = four_way(lab, {
         "load_balancer": tls["lb"].name, "name": "mtls-metrics", "protocol_port": PORT,
         "allowed_cidrs": ["127.0.0.0/8"], "default_tls_container_ref": tls["cert_ref"],
@@ -285,3 +333,18 @@ def test_four_way_with_mandatory_client_authentication(lab, tls, tmp_path):
     assert (listener["client_ca_tls_container_ref"], listener["client_authentication"],
             listener["client_crl_container_ref"]) == (tls["ca_ref"], "MANDATORY", tls["crl_ref"])
     assert_mandatory_client_auth(lab, tls)
+
+    # The role's Prometheus scrapes it with the client certificate: the target is UP.
+    variables = role_vars(lab, tls, prom)
+    run = run_playbook(PLAYBOOK, extra_vars=variables, env=lab.env)
+    assert run.rc == 0, run
+    key = tls["pki"].client.key_pem.strip().splitlines()[1]
+    assert key not in run.stdout and key not in run.stderr, "the client key shows in the run's output"
+    url = tls["url"]
+    up = prom.wait_for(lambda: [t for t in prom.targets(health="up") if t["scrapeUrl"] == url],
+                       timeout=60, message=f"{url} UP in /api/v1/targets")
+    assert up[0]["labels"]["listener_id"] == listener["id"], up
+    assert prom.wait_for(lambda: prom.query(f'octavia_loadbalancer_cpu{{loadbalancer_id="{tls["lb"].id}"}}'),
+                         timeout=30, message="a series scraped over mutual TLS")
+    again = run_playbook(PLAYBOOK, extra_vars=variables, env=lab.env)
+    assert again.rc == 0 and again.changed == 0, again
