@@ -16,6 +16,8 @@ REMOTE = {
     "retried": "prometheus_remote_storage_samples_retried_total",
     "dropped": "prometheus_remote_storage_samples_dropped_total",
     "bytes": "prometheus_remote_storage_bytes_total",
+    "batch_s": "prometheus_remote_storage_sent_batch_duration_seconds_sum",
+    "batches": "prometheus_remote_storage_sent_batch_duration_seconds_count",
 }
 
 
@@ -68,6 +70,7 @@ class Shard:
             "at": time.time(),
             "lag_s": max(0.0, newest_in - newest_sent) if newest_sent else None,
             "head_series": topology.metric_sum(samples, "prometheus_tsdb_head_series"),
+            "queue_shards": topology.metric_sum(samples, "prometheus_remote_storage_shards"),
             "targets": int(self.query_value('count(up{job="octavia"})')),
             "octavia_series": int(self.query_value('count({job="octavia"})')),
             "samples_per_scrape": self.query_value('sum(scrape_samples_scraped{job="octavia"})'),
@@ -83,6 +86,7 @@ def window(before, after, shard, opts):
     """The figures of one shard over the window between two snapshots."""
     span = after["at"] - before["at"]
     sent = after["sent"] - before["sent"]
+    batches = after["batches"] - before["batches"]
     interval = seconds(opts.interval)
     return {
         "targets": after["targets"],
@@ -99,6 +103,10 @@ def window(before, after, shard, opts):
         "retried": after["retried"] - before["retried"],
         "dropped": after["dropped"] - before["dropped"],
         "bytes_per_sample": (after["bytes"] - before["bytes"]) / sent if sent else None,
+        "batches": batches,
+        "samples_per_batch": sent / batches if batches else None,
+        "batch_ms": 1000 * (after["batch_s"] - before["batch_s"]) / batches if batches else None,
+        "queue_shards": after["queue_shards"],
         "lag_s": after["lag_s"],
         "span_s": span,
         "shard": shard.name,
@@ -168,6 +176,9 @@ def table(report):
             ("RSS per shard (MiB)", "rss_mib", "{:.0f}"), ("CPU per shard (%)", "cpu_percent", "{:.1f}"),
             ("remote-write samples/s per shard", "sent_per_s", "{:.0f}"),
             ("remote-write bytes per sample", "bytes_per_sample", "{:.2f}"),
+            ("remote-write samples per batch", "samples_per_batch", "{:.0f}"),
+            ("remote-write batch send (ms)", "batch_ms", "{:.1f}"),
+            ("remote-write queue shards", "queue_shards", "{:.0f}"),
             ("remote-write lag (s)", "lag_s", "{:.1f}")]
     for label, key, fmt in rows:
         lines.append(_row(label, [spread(run, key, fmt) for run in runs]))

@@ -287,8 +287,8 @@ def webhook_service(port, directory):
     """The tests' webhook receiver (tests/helpers/webhook_receiver.py) on 127.0.0.1:port."""
     directory = pathlib.Path(directory)
     argv = [sys.executable, str(REPO / "tests" / "helpers" / "webhook_receiver.py"),
-            "--port", str(port), "--record", str(directory / "received.jsonl")]
-    return Service("webhook", argv, directory, f"http://127.0.0.1:{port}/received")
+            "--port", str(port), "--out", str(directory / "received.jsonl")]
+    return Service("webhook", argv, directory, f"http://127.0.0.1:{port}/")
 
 
 # The fleet -------------------------------------------------------------------------------------
@@ -500,10 +500,12 @@ class Topology:
 
     ports: {"store", "vmalert", "alertmanager", "webhook"} -> port; shards: {host: port}.
     The demo gives fixed ports, the test and the bench free ones; everything else is the same.
+    playbook: what site_argv() runs, by default OCTAVIA_SCALE_PLAYBOOK or else
+    octavia.monitoring.site (an operator's own site playbook that imports it works too).
     """
 
     def __init__(self, root, *, cloud, project, shards, ports, user, password, exporter_port=None,
-                 extra_vars=None):
+                 extra_vars=None, env=None, playbook=None):
         self.root = pathlib.Path(root)
         self.cloud = cloud
         self.project = project
@@ -513,6 +515,8 @@ class Topology:
         self.password = password
         self.exporter_port = exporter_port
         self.extra_vars = dict(extra_vars or {})
+        self.env = env
+        self.playbook = playbook or os.environ.get("OCTAVIA_SCALE_PLAYBOOK") or "octavia.monitoring.site"
         self.tls = make_tls(self.root / "tls")
 
     @property
@@ -547,7 +551,7 @@ class Topology:
         return found
 
     def start(self):
-        """Start (or reuse) everything but vmalert; returns the started services."""
+        """Start (or reuse) everything but vmalert (start_vmalert()); returns the started services."""
         started = {}
         for name, service in self.services().items():
             if name != "vmalert":
@@ -555,8 +559,30 @@ class Topology:
         return started
 
     def start_vmalert(self):
-        """Start vmalert with the command line the octavia_vmalert role wrote."""
-        return self.services()["vmalert"].start()
+        """Start vmalert with the command line the octavia_vmalert role writes.
+
+        The role reloads a running vmalert, and vmalert needs the role's arguments file to
+        start: so, once, the role runs alone with reload_method none to write that file (the
+        way the demo's Prometheus starts from a minimal prometheus.yml), and vmalert starts
+        from it. The site playbook then finds vmalert running what is on disk.
+        """
+        service = self.services()["vmalert"]
+        args_file = self.root / "vmalert" / "vmalert.args"
+        if service.pid is None and not args_file.exists():
+            playbook = self.root / "vmalert-bootstrap.yml"
+            playbook.write_text(json.dumps([{"name": "Write vmalert's arguments and rules", "hosts": "vmalert",
+                                             "gather_facts": False,
+                                             "roles": [{"role": "octavia.monitoring.octavia_vmalert"}]}]))
+            argv = ["ansible-playbook"]
+            for source in self.inventory():
+                argv += ["-i", source]
+            log = self.root / "vmalert-bootstrap.log"
+            with open(log, "w") as out:
+                proc = subprocess.run([*argv, "-e", "octavia_vmalert_reload_method=none", str(playbook)],
+                                      stdout=out, stderr=subprocess.STDOUT, env=self.env, check=False)
+            if proc.returncode != 0:
+                raise TopologyError(f"the octavia_vmalert role could not write vmalert's arguments; see {log}")
+        return service.start()
 
     def stop(self, names=None):
         """Stop the named components (all, in reverse start order, by default) by their PID files."""
@@ -575,7 +601,7 @@ class Topology:
         argv = ["ansible-playbook"]
         for source in self.inventory():
             argv += ["-i", source]
-        return [*argv, "octavia.monitoring.site"]
+        return [*argv, self.playbook]
 
     def scraped(self, window="15s"):
         """{instance: {shard, ...}} of the Octavia targets with a sample in the last `window`, from the store."""

@@ -106,11 +106,12 @@ def main():
     for name, service in scale.start().items():
         print(f"  {name:<13} pid {service.pid:<8} {service.url().rsplit('/-/', 1)[0]}")
 
-    say("4. ansible-playbook octavia.monitoring.site (first run)")
-    run_site(scale, ROOT / "first-run.log")
-    # vmalert runs with the command line the octavia_vmalert role wrote.
+    # vmalert runs with the command line the octavia_vmalert role writes.
     vmalert = scale.start_vmalert()
     print(f"  vmalert       pid {vmalert.pid:<8} http://127.0.0.1:{VMALERT_PORT}")
+
+    say("4. ansible-playbook octavia.monitoring.site (first run)")
+    run_site(scale, ROOT / "first-run.log")
 
     say("5. Every PROMETHEUS listener scraped by exactly one shard, as VictoriaMetrics sees it")
     expected = topology.prometheus_targets(conn, PROJECT)
@@ -134,7 +135,7 @@ Done. What is running and where:
   VictoriaMetrics    {scale.store_url}   (every shard remote-writes here; query it like Prometheus)
   vmalert            http://127.0.0.1:{VMALERT_PORT}   (the alert pack and the name catalogue, once, on the store)
   Alertmanager       http://127.0.0.1:{ALERTMANAGER_PORT}   (routes to the webhook receiver)
-  Webhook receiver   http://127.0.0.1:{WEBHOOK_PORT}/received   (what Alertmanager sent)
+  Webhook receiver   http://127.0.0.1:{WEBHOOK_PORT}/   (what Alertmanager sent: {ROOT / "webhook" / "received.jsonl"})
   Grafana tree       {ROOT / 'grafana'}   (datasource: the store)
   Inventory          {ROOT / 'inventory'}
 Stop everything with: make demo-scale-down""")

@@ -54,7 +54,8 @@ def _site(scale, log):
     proc = subprocess.run(scale.site_argv(), capture_output=True, text=True, cwd=REPO, timeout=1200,
                           env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default"}), check=False)
     log.write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"the site playbook failed; its output ends:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, ("the site playbook failed; its output ends:\n"
+                                  f"{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
     return proc.stdout[proc.stdout.rfind("PLAY RECAP"):]
 
 
@@ -105,12 +106,14 @@ def scale(lab, tmp_path_factory):
             root / "topology", cloud=lab.cloud, project=project, user=USER, password=uuid.uuid4().hex,
             shards={f"shard-{n}": topology.free_port() for n in (1, 2, 3)},
             ports={name: topology.free_port() for name in ("store", "vmalert", "alertmanager", "webhook")},
-            exporter_port=exporter.port, extra_vars={"octavia_scale_scrape_interval": SCRAPE})
+            exporter_port=exporter.port, extra_vars={"octavia_scale_scrape_interval": SCRAPE},
+            env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default"}))
         scale.start()
-        first = _site(scale, root / "first-run.log")
         scale.start_vmalert()
+        first = _site(scale, root / "first-run.log")
         expected = topology.prometheus_targets(conn, project)
-        assert len(expected) == FLEET, f"the site playbook gave {len(expected)} of {FLEET} load balancers a PROMETHEUS listener"
+        assert len(expected) == FLEET, \
+            f"the site playbook gave {len(expected)} of {FLEET} load balancers a PROMETHEUS listener"
         scraped = scale.wait_scraped(expected.values(), timeout=240)
         sent = _send_traffic(rich, TRAFFIC_SECONDS)
         time.sleep(4)
