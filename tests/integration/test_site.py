@@ -1,19 +1,24 @@
-"""site.yml and teardown.yml end to end: the inventory plugin, the three roles, a real Prometheus.
+"""site.yml and teardown.yml end to end: the inventory plugin, the four roles, a real Prometheus.
 
 One module-scoped fleet in a project of its own (VIPs in the lab's OCTAVIA_LAB_VIP_NET), so that
 nobody else's load balancers in the lab become hosts: one serving HTTP through a pool, one bare, one
 that already has a PROMETHEUS listener. The tests run in file order and share that state:
 check mode predicts the first run and writes nothing, the first run makes every load balancer
-an UP target, the second changes nothing, tags select one part, and teardown refuses to run
-unconfirmed, then removes everything and is idempotent too. An inventory without load balancers
-(empty, or a source that failed to load) stops site.yml at its start, unless
-octavia_listeners_allow_empty_fleet says that an empty fleet is expected.
+an UP target and installs the octavia-exporter (foreground mode: the test starts its launcher,
+and the exporter's HTTP SD lists the same targets), the second changes nothing, tags select one
+part, and teardown refuses to run unconfirmed, then removes everything (the exporter too) and
+is idempotent too. An inventory without load balancers (empty, or a source that failed to load)
+stops site.yml at its start, unless octavia_listeners_allow_empty_fleet says that an empty fleet
+is expected.
 """
 import getpass
 import grp
 import json
 import os
+import socket
+import subprocess
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -27,6 +32,14 @@ from lab.factory import LoadBalancerFactory
 FAST = "2s"
 PROM_HOST = "site-prometheus"
 GRAFANA_HOST = "site-grafana"
+EXPORTER_HOST = "site-exporter"
+EXPORTER_CLOUD_LABEL = "site-east"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +91,8 @@ def inventory(fleet, prom, lab, tmp_path_factory):
     root = tmp_path_factory.mktemp("site-inventory")
     etc = prom.config_path.parent
     grafana = root / "grafana"
+    exporter = root / "exporter"
+    exporter_url = f"http://127.0.0.1:{_free_port()}"
     user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
     (root / "fleet.octavia.yml").write_text(json.dumps({
         "plugin": "octavia.monitoring.loadbalancers", "clouds": [lab.cloud],
@@ -105,14 +120,38 @@ def inventory(fleet, prom, lab, tmp_path_factory):
             "octavia_grafana_provisioning_dir": str(grafana / "provisioning"),
             "octavia_grafana_dashboards_dir": str(grafana / "dashboards"),
             "octavia_grafana_reload_method": "none"}},
+        "octavia_exporter": {"hosts": {EXPORTER_HOST: local}, "vars": {
+            "octavia_exporter_install_dir": str(exporter / "opt"),
+            "octavia_exporter_config_dir": str(exporter / "etc"),
+            "octavia_exporter_become": False, "octavia_exporter_create_user": False,
+            "octavia_exporter_user": user, "octavia_exporter_group": group,
+            "octavia_exporter_service_manager": "foreground",
+            "octavia_exporter_listen_address": exporter_url.removeprefix("http://"),
+            "octavia_exporter_interval": 2,
+            "octavia_exporter_clouds": yaml.safe_load(lab.clouds_yaml.read_text())["clouds"],
+            "octavia_exporter_sources": [{"name": "site", "cloud": lab.cloud,
+                                          "labels": {"cloud": EXPORTER_CLOUD_LABEL},
+                                          "filters": {"project_ids": [fleet["project"]]}}]}},
         "octavia_loadbalancers": {"vars": {"octavia_listeners_cloud": lab.cloud}},
     }))
     return {"path": root, "targets": etc / "file_sd" / "octavia.yml", "rules": etc / "rules",
-            "grafana": grafana}
+            "grafana": grafana, "exporter": exporter, "exporter_url": exporter_url}
 
 
 def run(lab, inventory, playbook="octavia.monitoring.site", **kwargs):
     return run_playbook(playbook, inventory=inventory["path"], env=lab.env, **kwargs)
+
+
+def failures(result):
+    """The failed tasks of a run, for an assertion message."""
+    return [(host, name, res.get("msg")) for host in result.stats
+            for name, res in result.task_results(host) if res.get("failed")] or result
+
+
+def changed_tasks(result):
+    """The changed tasks of a run by host, for an assertion message."""
+    return {host: [name for name, res in result.task_results(host) if res.get("changed")]
+            for host in result.stats if result.stats[host].get("changed")}
 
 
 def changed_by_host(result):
@@ -141,12 +180,13 @@ def test_check_mode_writes_nothing(lab, fleet, inventory, record):
     assert prometheus_listeners(fleet) == {name: (["prometheus"] if name.endswith("-watched") else [])
                                            for name in fleet["lbs"]}
     assert not inventory["targets"].exists() and not inventory["grafana"].exists()
+    assert not inventory["exporter"].exists()
     record["check"] = changed_by_host(result)
 
 
 def test_first_run_matches_check_mode(lab, fleet, inventory, prom, record):
     result = run(lab, inventory)
-    assert result.rc == 0, result
+    assert result.rc == 0, failures(result)
     assert changed_by_host(result) == record["check"], "check mode predicted another run"
     assert prometheus_listeners(fleet) == {name: ["prometheus"] for name in fleet["lbs"]}
     want = {name: "up" for name in fleet["lbs"]}
@@ -155,12 +195,43 @@ def test_first_run_matches_check_mode(lab, fleet, inventory, prom, record):
         "octavia-fleet-overview.json", "octavia-lb-detail.json"}
 
 
+def _sd_targets(url):
+    with urllib.request.urlopen(url + "/sd/prometheus", timeout=5) as response:
+        groups = json.loads(response.read().decode())
+    return {(g["labels"]["loadbalancer_name"], g["labels"].get("cloud")): g["targets"] for g in groups}
+
+
+def test_site_installs_the_exporter(fleet, inventory, prom):
+    """The exporter play ran before Prometheus; its launcher serves the fleet the role found."""
+    launcher = inventory["exporter"] / "opt" / "run-foreground"
+    assert launcher.is_file()
+    file_sd = {t["labels"]["loadbalancer_name"]: t["scrapeUrl"] for t in prom.targets(job="octavia")}
+    proc = subprocess.Popen([str(launcher)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        want = {(name, EXPORTER_CLOUD_LABEL) for name in fleet["lbs"]}
+        deadline = time.monotonic() + 60
+        seen = {}
+        while time.monotonic() < deadline and set(seen) != want:
+            time.sleep(0.5)
+            try:
+                seen = _sd_targets(inventory["exporter_url"])
+            except OSError:
+                continue
+        assert set(seen) == want, seen
+        # The same address as the role's file_sd target, from the same address choice.
+        for (name, _cloud), [target] in seen.items():
+            assert file_sd[name] == f"http://{target}/metrics"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
 def test_second_run_changes_nothing(lab, inventory):
     result = run(lab, inventory)
     assert result.rc == 0, result
-    assert set(changed_by_host(result).values()) == {0}, changed_by_host(result)
+    assert set(changed_by_host(result).values()) == {0}, changed_tasks(result)
     check = run(lab, inventory, check=True, diff=True)
-    assert check.rc == 0 and set(changed_by_host(check).values()) == {0}, changed_by_host(check)
+    assert check.rc == 0 and set(changed_by_host(check).values()) == {0}, changed_tasks(check)
 
 
 def test_tags_select_one_part(lab, fleet, inventory):
@@ -196,6 +267,7 @@ def test_teardown_removes_everything_once(lab, fleet, inventory, prom):
     assert not inventory["targets"].exists()
     assert not list(inventory["rules"].glob("octavia-*.yml"))
     assert not list((inventory["grafana"] / "dashboards").iterdir())
+    assert not (inventory["exporter"] / "opt").exists() and not (inventory["exporter"] / "etc").exists()
     live = yaml.safe_load(prom.status_config())
     assert "octavia" not in {c["job_name"] for c in live.get("scrape_configs", [])}
     again = run(lab, inventory, playbook="octavia.monitoring.teardown", extra_vars=confirm)
