@@ -32,7 +32,8 @@ def prometheus_alertmanagers(entries, alerting=None, name="octavia_prometheus_al
         1-65535) nor a dict.
     """
     if not isinstance(entries, list):
-        raise AnsibleFilterError(f"{name} must be a list of host:port strings or alertmanager configs, not {entries!r}.")
+        raise AnsibleFilterError(
+            f"{name} must be a list of host:port strings or alertmanager configs, not {entries!r}.")
     hosts, configs = [], []
     for index, entry in enumerate(entries):
         if isinstance(entry, dict):

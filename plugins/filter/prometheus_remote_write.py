@@ -55,7 +55,8 @@ def prometheus_remote_write(entries, queue_config=None, name="octavia_prometheus
     out, secrets = [], []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            raise AnsibleFilterError(f"{name}[{index}] must be a dict in Prometheus' remote_write shape, not {entry!r}.")
+            raise AnsibleFilterError(
+                f"{name}[{index}] must be a dict in Prometheus' remote_write shape, not {entry!r}.")
         url = entry.get("url")
         if not isinstance(url, str) or not URL_RE.match(url):
             raise AnsibleFilterError(
