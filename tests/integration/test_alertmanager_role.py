@@ -60,7 +60,13 @@ def site(tmp_path):
 
 
 def failed_messages(run):
-    return [r.get("msg", "") for _n, r in run.task_results() if r.get("failed")]
+    """The message of every failed task, and of every failed item of a looped one."""
+    out = []
+    for _name, result in run.task_results():
+        if result.get("failed"):
+            out.append(result.get("msg", ""))
+            out += [item.get("msg", "") for item in result.get("results") or [] if item.get("failed")]
+    return out
 
 
 def test_check_apply_check_apply(site):
@@ -150,7 +156,7 @@ def test_an_unreachable_alertmanager_is_one_sentence(site):
     ({"octavia_alertmanager_receivers": []}, "octavia_alertmanager_receivers is empty"),
     ({"octavia_alertmanager_default_receiver": "pager"}, "octavia_alertmanager_default_receiver (pager) must be"),
     ({"octavia_alertmanager_group_wait": "soon"}, "octavia_alertmanager_group_wait must be a duration"),
-    ({"octavia_alertmanager_receivers": [{"name": "a"}, {"name": "a"}]}, "names a receiver more than once (a)"),
+    ({"octavia_alertmanager_receivers": [{"name": "a"}, {"name": "a"}]}, "must name each receiver once (got a, a)"),
     ({"octavia_alertmanager_receivers": [{"name": "mail", "email_to": "ops@example.org"}]},
      "Receiver mail (octavia_alertmanager_receivers) has an email_to but no email_from or smarthost"),
     ({"octavia_alertmanager_amtool_path": "/nonexistent/amtool"}, "/nonexistent/amtool (octavia_alertmanager_amtool_path)"),
