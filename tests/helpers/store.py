@@ -28,6 +28,7 @@ As a script it keeps one process in the foreground until SIGTERM or Ctrl-C (for 
 (`--args-file` reads the ARGS= line that roles/octavia_vmalert writes.)
 """
 import argparse
+import base64
 import json
 import os
 import pathlib
@@ -85,9 +86,10 @@ class _Process:
     binary = ""
     ready_path = "/-/ready"
 
-    def __init__(self, port=None, workdir=None, args=(), host="127.0.0.1"):
+    def __init__(self, port=None, workdir=None, args=(), host="127.0.0.1", basic_auth=None):
         if not host.startswith("127."):
             raise ValueError("tests only listen on 127.0.0.0/8")
+        self.basic_auth = basic_auth
         self.host = host
         self.port = port
         self.args = list(args)
@@ -110,6 +112,13 @@ class _Process:
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
+
+    def headers(self):
+        """The Authorization header of basic_auth=(user, password), if any."""
+        if not self.basic_auth:
+            return {}
+        token = base64.b64encode(":".join(self.basic_auth).encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
     def command(self):
         """The argv to run; subclasses build it from their options."""
@@ -150,7 +159,7 @@ class _Process:
             if self.proc.poll() is not None:
                 return False
             try:
-                if http("GET", self.url + self.ready_path, timeout=2)[0] == 200:
+                if http("GET", self.url + self.ready_path, headers=self.headers(), timeout=2)[0] == 200:
                     return True
             except (urllib.error.URLError, OSError):
                 pass
@@ -197,7 +206,7 @@ class _Process:
     def get(self, path, params=None):
         """GET a path; return the body, or raise StoreError on a non-200 answer."""
         url = self.url + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
-        status, body = http("GET", url)
+        status, body = http("GET", url, headers=self.headers())
         if status != 200:
             raise StoreError(f"{self.name} GET {path} {params or ''} -> {status}: {body.strip()}")
         return body
@@ -207,7 +216,7 @@ class _Process:
 
     def reload(self):
         """POST /-/reload; raise StoreError with the server's answer unless it is 200."""
-        status, body = http("POST", f"{self.url}/-/reload", data=b"")
+        status, body = http("POST", f"{self.url}/-/reload", data=b"", headers=self.headers())
         if status != 200:
             raise StoreError(f"{self.name} refused the reload ({status}): {body.strip()}")
         return body
@@ -226,14 +235,18 @@ class _Process:
 
 
 class VictoriaMetrics(_Process):
-    """Single-node VictoriaMetrics: Prometheus remote write in, Prometheus query API out."""
+    """Single-node VictoriaMetrics: Prometheus remote write in, Prometheus query API out.
+
+    basic_auth=(user, password) makes it refuse requests without them (-httpAuth.*);
+    this helper's own requests send them.
+    """
 
     name = "victoria-metrics"
     binary = "/usr/bin/victoria-metrics"
     ready_path = "/health"
 
-    def __init__(self, port=None, workdir=None, args=(), retention="1d", host="127.0.0.1"):
-        super().__init__(port=port, workdir=workdir, args=args, host=host)
+    def __init__(self, port=None, workdir=None, args=(), retention="1d", host="127.0.0.1", basic_auth=None):
+        super().__init__(port=port, workdir=workdir, args=args, host=host, basic_auth=basic_auth)
         self.retention = retention
 
     @property
@@ -253,6 +266,8 @@ class VictoriaMetrics(_Process):
             "-search.latencyOffset=0s",
             "-search.cacheTimestampOffset=0s",
             "-loggerLevel=WARN",
+            *([f"-httpAuth.username={self.basic_auth[0]}", f"-httpAuth.password={self.basic_auth[1]}"]
+              if self.basic_auth else []),
             *self.args,
         ]
 
@@ -265,13 +280,13 @@ class VictoriaMetrics(_Process):
         url = f"{self.url}/api/v1/import/prometheus"
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        status, body = http("POST", url, data=text.encode())
+        status, body = http("POST", url, data=text.encode(), headers=self.headers())
         if status not in (200, 204):
             raise StoreError(f"victoria-metrics refused the import ({status}): {body.strip()}")
 
     def flush(self):
         """Make everything written so far visible to queries now."""
-        http("GET", f"{self.url}/internal/force_flush")
+        http("GET", f"{self.url}/internal/force_flush", headers=self.headers())
 
     def api(self, path, params=None):
         """GET /api/v1/<path>; return `data` or raise with VictoriaMetrics' error."""
