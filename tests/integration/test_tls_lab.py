@@ -32,7 +32,8 @@ FAST = "2s"
 LABCTL = pathlib.Path(__file__).resolve().parents[1] / "lab" / "labctl.py"
 CURL = "/usr/bin/curl"
 PORT = 9443
-SERVE_TIMEOUT = 30.0
+# An agent that just started may still be importing the amphora driver (a minute when busy).
+SERVE_TIMEOUT = 90.0
 # curl's exit codes: 35 the TLS handshake failed; 56 the peer ended the connection with
 # an alert (TLS 1.3 sends "certificate required" after the client's Finished).
 HANDSHAKE_REFUSED = (35, 56)

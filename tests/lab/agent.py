@@ -313,6 +313,7 @@ class Agent:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         signal.signal(signal.SIGINT, lambda *_: self.stop_event.set())
         self.s.amp_dir.mkdir(parents=True, exist_ok=True)
+        render.load_driver_in_background()
         self._stop_orphans()
         self.hub = ProxyHub(self.s.amp_log_socket, self.s.log("haproxy-traffic"))
         self.hub.start()

@@ -21,6 +21,7 @@ points haproxy (`[haproxy_amphora] base_cert_dir`).
 import hashlib
 import os
 import re
+import threading
 
 EXPORTER_BIND = "    bind 127.0.0.1:9101\n"
 PROXY_SERVER = "    server prometheus-internal 127.0.0.1:9102\n"
@@ -29,6 +30,10 @@ MARK = "# lab:"
 
 class RenderError(Exception):
     """The load balancer cannot be rendered (yet); the message says why."""
+
+
+class DriverLoading(RenderError):
+    """Octavia's amphora driver is still being imported: render this load balancer later."""
 
 
 def adapt(text, internal_ip, maxconn, allowed_cidrs):
@@ -100,18 +105,49 @@ def haproxy_version(haproxy_binary):
 
 
 _CERT_FILES = {}
+_DRIVER = {"module": None, "error": None, "thread": None}
+
+
+def _import_driver():
+    try:
+        from octavia.amphorae.drivers.haproxy import rest_api_driver
+        _DRIVER["module"] = rest_api_driver
+    except ImportError as exc:
+        _DRIVER["error"] = exc
+
+
+def load_driver_in_background():
+    """Start importing Octavia's amphora driver in a thread of its own.
+
+    The import takes seconds on an idle host and a minute on a busy one; done in the
+    agent's poll loop, it would stall every load balancer and the heartbeat with it.
+    Until it is done, load balancers with certificates wait (DriverLoading).
+    """
+    if _DRIVER["thread"] is None:
+        _DRIVER["thread"] = threading.Thread(target=_import_driver, name="amphora-driver-import",
+                                             daemon=True)
+        _DRIVER["thread"].start()
+
+
+def _driver_module():
+    thread = _DRIVER["thread"]
+    if thread is None:
+        _import_driver()      # no agent started the import: a direct caller waits for it
+    elif thread.is_alive():
+        raise DriverLoading("waiting for Octavia's amphora driver to load (it places the "
+                            "certificate files)")
+    if _DRIVER["module"] is None:
+        # Octavia 19 imports pyroute2 there without declaring it (an amphora image has it).
+        raise RenderError(f"Octavia's amphora driver cannot be imported ({_DRIVER['error']}), so "
+                          f"TLS listeners get no certificates: run `make venv` (tests/"
+                          f"requirements.txt has pyroute2)")
+    return _DRIVER["module"]
 
 
 def certificate_files(base_cert_dir):
     """The one CertificateFiles of this process for `base_cert_dir` (made on first use)."""
     if base_cert_dir not in _CERT_FILES:
-        try:
-            from octavia.amphorae.drivers.haproxy import rest_api_driver
-        except ImportError as exc:
-            # Octavia 19 imports pyroute2 here without declaring it (an amphora image has it).
-            raise RenderError(f"Octavia's amphora driver cannot be imported ({exc}), so its TLS "
-                              f"listeners get no certificates: run `make venv` (tests/"
-                              f"requirements.txt has pyroute2)") from exc
+        rest_api_driver = _driver_module()
 
         class CertificateFiles(rest_api_driver.HaproxyAmphoraLoadBalancerDriver):
             """Octavia's amphora driver with its certificate upload written to local files.
@@ -177,6 +213,8 @@ def place_certificates(base_cert_dir, lb, amphora, listeners):
         return {}, listeners, []
     try:
         files, missing = certificate_files(base_cert_dir), ""
+    except DriverLoading:
+        raise
     except RenderError as exc:
         files, missing = None, str(exc)
     certs, served, failed = {}, [], []
@@ -235,17 +273,17 @@ def render_loadbalancer(lb_id, paths, haproxy_versions):
                           f"restart the lab (`labctl.py down` and `up`)")
     tls_certs, listeners, failed = place_certificates(paths["base_crt_dir"], lb, amphora,
                                                       listeners)
+    lvs_why = "UDP/SCTP listeners run in LVS, not haproxy; the lab has no LVS"
+    unserved = [(item, lvs_why) for item in skipped]
+    unserved += [(item, f"its certificates cannot be read: {why}") for item, why in failed]
     info = {
-        "listeners": [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
-                       "allowed_cidrs": [c.cidr for c in (l.allowed_cidrs or [])],
-                       "tls": bool(l.tls_certificate_id),
-                       "client_authentication": l.client_authentication}
-                      for l in listeners],
-        "not_served": [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
-                        "why": "UDP/SCTP listeners run in LVS, not haproxy; the lab has no LVS"}
-                       for l in skipped]
-                      + [{"id": l.id, "protocol": l.protocol, "port": l.protocol_port,
-                          "why": f"its certificates cannot be read: {why}"} for l, why in failed],
+        "listeners": [{"id": item.id, "protocol": item.protocol, "port": item.protocol_port,
+                       "allowed_cidrs": [c.cidr for c in (item.allowed_cidrs or [])],
+                       "tls": bool(item.tls_certificate_id),
+                       "client_authentication": item.client_authentication}
+                      for item in listeners],
+        "not_served": [{"id": item.id, "protocol": item.protocol, "port": item.protocol_port,
+                        "why": why} for item, why in unserved],
     }
     if not listeners:
         return None, info
