@@ -176,7 +176,8 @@ def test_the_role_secures_prometheus_and_still_reloads_it(env):
     # The web config names the role's own copy of the server material.
     web = yaml.safe_load(env["web"].read_text())
     creds = env["etc"] / "credentials"
-    assert web["tls_server_config"] == {"cert_file": str(creds / "web-cert.pem"), "key_file": str(creds / "web-key.pem")}
+    assert web["tls_server_config"] == {"cert_file": str(creds / "web-cert.pem"),
+                                        "key_file": str(creds / "web-key.pem")}
     assert list(web["basic_auth_users"]) == [USER]
     for name in ("web-key.pem", "web-client-password"):
         assert stat.S_IMODE((creds / name).stat().st_mode) == 0o640, name
@@ -184,7 +185,8 @@ def test_the_role_secures_prometheus_and_still_reloads_it(env):
 
     reloaded = run(env, octavia_prometheus_alert_cpu_percent=85)
     assert reloaded.rc == 0, reloaded
-    assert reloaded.result("octavia.monitoring.octavia_prometheus : Reload Prometheus through its HTTP lifecycle API")["changed"]
+    reload_task = "octavia.monitoring.octavia_prometheus : Reload Prometheus through its HTTP lifecycle API"
+    assert reloaded.result(reload_task)["changed"]
     assert cpu_query(prom) == ['octavia_loadbalancer_cpu{job="octavia"} > 85']
 
 
@@ -195,7 +197,8 @@ def test_the_self_scrape_uses_the_credentials(env):
     assert found[0]["scrapeUrl"].startswith("https://127.0.0.1:")
     config = yaml.safe_load((env["etc"] / "prometheus.yml").read_text())
     (own,) = [job for job in config["scrape_configs"] if job["job_name"] == "prometheus"]
-    assert own["basic_auth"] == {"username": USER, "password_file": str(env["etc"] / "credentials" / "web-client-password")}
+    password_file = env["etc"] / "credentials" / "web-client-password"
+    assert own["basic_auth"] == {"username": USER, "password_file": str(password_file)}
     assert own["tls_config"] == {"ca_file": str(env["pki"] / "ca.pem")}
     assert PASSWORD not in (env["etc"] / "prometheus.yml").read_text()
 
@@ -212,7 +215,8 @@ def test_check_and_diff_mode_are_honest_for_a_new_user(env):
     env["secrets"].append(second)
     users = {**env["vars"]["octavia_prometheus_web_users"], "grafana": second}
     before = live_files(env)
-    checked = run(env, check=True, diff=True, octavia_prometheus_alert_cpu_percent=85, octavia_prometheus_web_users=users)
+    checked = run(env, check=True, diff=True, octavia_prometheus_alert_cpu_percent=85,
+                  octavia_prometheus_web_users=users)
     assert checked.rc == 0, checked
     assert checked.result("octavia.monitoring.octavia_prometheus : Write the web config")["changed"]
     assert live_files(env) == before, "check mode wrote a file"

@@ -164,6 +164,13 @@ def up_by_lb(prom):
     return {s["metric"]["loadbalancer_name"]: s["value"][1] for s in prom.query('up{job="octavia"}')}
 
 
+def changed_tasks(run_):
+    """The names of the tasks that changed, the reload counted as one (check mode only predicts it)."""
+    names = [name.split(" : ", 1)[-1] for name, result in run_.task_results() if result.get("changed")]
+    return sorted("reload" if name in ("Show that Prometheus would be reloaded",
+                                       "Reload Prometheus through its HTTP lifecycle API") else name for name in names)
+
+
 def assert_no_key_in(run_, fleet):
     body = fleet["client1"].key_pem.splitlines()[1]
     assert body not in run_.stdout and body not in run_.stderr, "the client key appears in the run's output"
@@ -195,7 +202,7 @@ def test_check_mode_first_writes_nothing_and_predicts_the_run(fleet, role_vars):
     applied = run(role_vars)
     assert applied.rc == 0, applied
     assert_no_key_in(applied, fleet)
-    assert applied.changed == checked.changed, "check mode and the real run disagree on what changes"
+    assert changed_tasks(applied) == changed_tasks(checked), "check mode and the real run disagree on what changes"
 
 
 def test_every_target_is_up_under_one_job_label(fleet, role_vars):
@@ -219,7 +226,8 @@ def test_the_role_writes_the_material_with_tight_modes_and_keeps_keys_out_of_pro
     assert key.read_text() == fleet["client1"].key_pem
     config = yaml.safe_load((fleet["etc"] / "prometheus.yml").read_text())
     (main,) = [job for job in config["scrape_configs"] if job["job_name"] == "octavia"]
-    assert main["tls_config"] == {"ca_file": str(creds / "octavia-ca.pem"), "cert_file": str(creds / "octavia-cert.pem"),
+    assert main["tls_config"] == {"ca_file": str(creds / "octavia-ca.pem"),
+                                  "cert_file": str(creds / "octavia-cert.pem"),
                                   "key_file": str(key)}
     (other,) = [job for job in config["scrape_configs"] if job["job_name"].startswith("octavia-tls-")]
     assert other["tls_config"]["ca_file"] == str(fleet["pki"] / "ca2.pem")

@@ -142,7 +142,8 @@ def test_a_listener_that_demands_a_client_certificate_without_one_is_warned_abou
 
 def test_sound_settings_have_no_problems():
     assert prometheus_tls_problems({"ca": CA, "cert": CERT, "key": KEY}, [{"scrape_target": "a:1"}],
-                                   {"cert_file": "/w/c.pem", "key": KEY, "client_auth_type": "RequireAndVerifyClientCert"},
+                                   {"cert_file": "/w/c.pem", "key": KEY,
+                                    "client_auth_type": "RequireAndVerifyClientCert"},
                                    {"admin": HASH}, {"username": "admin", "password": "pw"}) == []
     assert prometheus_tls_problems({}) == []
 
@@ -223,3 +224,26 @@ def test_web_config_with_users_only_and_a_client_certificate():
                                 {"username": "admin", "password": "pw", "cert_file": "/c.pem", "key_file": "/k.pem"})
     assert web["config"] == {"basic_auth_users": {"admin": HASH}}
     assert web["scrape"]["tls_config"] == {"cert_file": "/c.pem", "key_file": "/k.pem"}
+
+
+# The role's argument spec and _targets name the same keys (the spec is where no_log lives).
+
+def test_the_argument_spec_and_the_profile_keys_agree():
+    import pathlib
+
+    import yaml
+
+    from ansible_collections.octavia.monitoring.plugins.module_utils._targets import (
+        TLS_MATERIAL,
+        TLS_SCRAPE_OPTIONS,
+        TLS_WEB_OPTIONS,
+    )
+    spec = pathlib.Path(__file__).resolve().parents[4] / "roles" / "octavia_prometheus" / "meta" / "argument_specs.yml"
+    options = yaml.safe_load(spec.read_text())["argument_specs"]["main"]["options"]
+    material = {key for pair in TLS_MATERIAL for key in pair}
+    assert set(options["octavia_prometheus_tls"]["options"]) == material | set(TLS_SCRAPE_OPTIONS)
+    assert set(options["octavia_prometheus_web_tls"]["options"]) == material | set(TLS_WEB_OPTIONS)
+    for name in ("octavia_prometheus_tls", "octavia_prometheus_web_tls"):
+        assert options[name]["options"]["key"].get("no_log") is True, name
+    assert options["octavia_prometheus_web_users"].get("no_log") is True
+    assert options["octavia_prometheus_web_client_password"].get("no_log") is True
