@@ -19,6 +19,8 @@ help:
 	@echo "make demo        start the local Octavia lab and run the main job against it"
 	@echo "make test        every test and check (what CI runs)"
 	@echo "make demo-down   stop the demo's Prometheus, exporter and backends, then the lab"
+	@echo "make demo-scale  three TLS Prometheus shards, VictoriaMetrics, vmalert, Alertmanager (docs/scaling.md)"
+	@echo "make demo-scale-down   stop the scale demo's processes and its generated load balancers"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make lint | sanity | unit | integration | packaging | molecule | build | bench"
 	@echo "make changelog   record the release of galaxy.yml's version (fragments, new plugins) and CHANGELOG.rst"
@@ -108,3 +110,8 @@ demo-down:
 bench: collection lab-up
 	$(PY) bench/stats_bench.py
 	$(PY) bench/rollout
+	$(PY) bench/exporter_bench.py
+	$(PY) bench/shards
+
+# make demo-scale, make demo-scale-down
+include demo/scale/Makefile.inc
