@@ -141,3 +141,15 @@ def test_only_one_task_runs_per_host():
             if task.get("run_once") is not True:
                 per_host.append(task["name"])
     assert per_host == ["Report the outcome of each load balancer on its host"]
+
+
+def test_every_tls_key_of_the_role_reaches_the_fleet_module_under_its_own_name():
+    from ansible_collections.octavia.monitoring.plugins.module_utils._plan import LISTENER_SPEC
+    keys = sorted(OPTIONS["octavia_listeners_tls"]["options"])
+    task = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())[0]
+    args = task["octavia.monitoring.lb_prometheus_listener_fleet"]
+    assert keys == sorted(k for k in LISTENER_SPEC if "tls" in k or k.startswith(("client_", "sni_", "alpn_")))
+    for key in keys:
+        assert args[key] == (f"{{{{ octavia_listeners_tls['{key}'] if octavia_listeners_tls['{key}'] "
+                             f"is not none else omit }}}}")
+    assert args["allowed_cidrs_unenforced"] == "{{ octavia_listeners_allowed_cidrs_unenforced }}"
