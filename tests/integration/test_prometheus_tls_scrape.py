@@ -210,7 +210,7 @@ def test_every_target_is_up_under_one_job_label(fleet, role_vars):
     found = prom.wait_for(lambda: (lambda up: up if up == {"tls": "1", "other": "1", "plain": "1"} else None)(
         up_by_lb(prom)), timeout=60, message="the three targets UP under job=octavia")
     assert found
-    pools = {t["labels"]["loadbalancer_name"]: t for t in prom.targets()}
+    pools = {t["labels"]["loadbalancer_name"]: t for t in prom.targets() if "loadbalancer_name" in t["labels"]}
     assert pools["tls"]["scrapePool"] == pools["plain"]["scrapePool"] == "octavia"
     assert pools["other"]["scrapePool"].startswith("octavia-tls-")
     assert pools["tls"]["scrapeUrl"].startswith("https://") and pools["plain"]["scrapeUrl"].startswith("http://")
