@@ -90,11 +90,14 @@ def find_load_balancer(conn, name_or_id, ignore_missing=False):
     return lb
 
 
-def _listing(conn, doing, call, **query):
-    # ``call`` looks the proxy up when called, inside the try: its first use runs
-    # version discovery, which is where an unreachable endpoint shows first.
+def _listing(conn, doing, method, **query):
+    # ``method`` names a proxy method, or is a function of the connection; either way the
+    # proxy is looked up inside the try: its first use runs version discovery, which is
+    # where an unreachable endpoint shows first.
     try:
-        return [to_plain(item) for item in call(**{k: v for k, v in query.items() if v})]
+        query = {k: v for k, v in query.items() if v}
+        found = method(conn, **query) if callable(method) else getattr(conn.load_balancer, method)(**query)
+        return [to_plain(item) for item in found]
     except Exception as exc:
         raise api_error(exc, doing) from None
 
@@ -138,7 +141,7 @@ def listener_delete(conn, listener_id):
 
 def list_load_balancers(conn, project_id=None, tags=None, name=None):
     """List load balancers with server-side filters, in a stable order (name, then ID)."""
-    found = _listing(conn, "list load balancers", lambda **q: conn.load_balancer.load_balancers(**q),
+    found = _listing(conn, "list load balancers", "load_balancers",
                      project_id=project_id, tags=list(tags or []), name=name)
     return sorted(found, key=lambda lb: (lb.get("name") or "", lb["id"]))
 
@@ -150,14 +153,14 @@ def list_listeners(conn, lb_id=None, protocol=None, project_id=None):
     honours is ``load_balancer_id``.
     """
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(conn, f"list the listeners{scope}", lambda **q: listener_list(conn, **q),
+    return _listing(conn, f"list the listeners{scope}", listener_list,
                     load_balancer_id=lb_id, protocol=protocol, project_id=project_id)
 
 
 def list_pools(conn, lb_id=None, project_id=None):
     """List pools with one filtered listing (the SDK's key here is ``loadbalancer_id``)."""
     scope = f" of load balancer {lb_id}" if lb_id else ""
-    return _listing(conn, f"list the pools{scope}", lambda **q: conn.load_balancer.pools(**q),
+    return _listing(conn, f"list the pools{scope}", "pools",
                     loadbalancer_id=lb_id, project_id=project_id)
 
 
