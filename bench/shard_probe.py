@@ -64,7 +64,7 @@ class Shard:
         samples = self.metrics()
         reading = {key: topology.metric_sum(samples, name) for key, name in REMOTE.items()}
         newest_in = topology.metric_sum(samples, "prometheus_remote_storage_highest_timestamp_in_seconds")
-        newest_sent = max((value for (name, _), value in samples.items()
+        newest_sent = max((value for (name, _labels), value in samples.items()
                            if name == "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"), default=0.0)
         reading.update({
             "at": time.time(),

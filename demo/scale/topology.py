@@ -394,12 +394,12 @@ def parse_metrics(text):
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        head, _, rest = line.rpartition("}") if "}" in line else (None, None, line)
+        head, _brace, rest = line.rpartition("}") if "}" in line else (None, None, line)
         if head is None:
             name, value = line.split()[:2]
             labels = frozenset()
         else:
-            name, _, body = head.partition("{")
+            name, _brace, body = head.partition("{")
             value = rest.split()[0]
             labels = frozenset(tuple(pair.split("=", 1)) for pair in _label_pairs(body))
         samples[(name, labels)] = float(value)
@@ -429,7 +429,7 @@ def _label_pairs(body):
 
 def metric_sum(samples, name):
     """The sum of every series of `name` in parse_metrics() output (0.0 when absent)."""
-    return sum(value for (metric, _), value in samples.items() if metric == name)
+    return sum(value for (metric, _labels), value in samples.items() if metric == name)
 
 
 # The inventory ---------------------------------------------------------------------------------

@@ -64,6 +64,11 @@ class AgentServer(PrometheusServer):
         ]
 
 
+def of_length(result, length):
+    """``result`` when it has ``length`` entries, else ``None`` (a wait_for condition)."""
+    return result if len(result) == length else None
+
+
 def common_vars():
     return {
         "ansible_connection": "local",
@@ -193,8 +198,7 @@ def test_three_shards_scrape_every_target_exactly_once(module_tmp, shard_servers
         assert len(server.targets(job="prometheus")) == 1
     # In the global store: one `up` series per load balancer, from the shard that kept it.
     per_lb = store.wait_for(
-        lambda: (lambda r: r if len(r) == FLEET else None)(
-            store.query('count by (loadbalancer_id) (up{job="octavia"})')),
+        lambda: of_length(store.query('count by (loadbalancer_id) (up{job="octavia"})'), FLEET),
         timeout=60, message="every load balancer's up series in VictoriaMetrics")
     assert {s["metric"]["loadbalancer_id"] for s in per_lb} == set(expected_ids())
     assert {s["value"][1] for s in per_lb} == {"1"}
@@ -325,8 +329,7 @@ def test_agent_mode_forwards_and_evaluates_nothing(tmp_path, store):
         assert not (agent.config_path.parent / "rules").exists()
         assert agent.self_metric("prometheus_config_last_reload_successful") == 1
         arrived = store.wait_for(
-            lambda: (lambda r: r if len(r) == 3 else None)(
-                store.query('up{job="octavia",loadbalancer_id=~"agent-.*"}')),
+            lambda: of_length(store.query('up{job="octavia",loadbalancer_id=~"agent-.*"}'), 3),
             timeout=60, message="the agent's samples in VictoriaMetrics")
         assert len(arrived) == 3
         assert play(tmp_path, servers, group).changed == 0

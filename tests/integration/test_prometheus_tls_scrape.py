@@ -207,8 +207,9 @@ def test_check_mode_first_writes_nothing_and_predicts_the_run(fleet, role_vars):
 
 def test_every_target_is_up_under_one_job_label(fleet, role_vars):
     prom = fleet["prom"]
-    found = prom.wait_for(lambda: (lambda up: up if up == {"tls": "1", "other": "1", "plain": "1"} else None)(
-        up_by_lb(prom)), timeout=60, message="the three targets UP under job=octavia")
+    want = {"tls": "1", "other": "1", "plain": "1"}
+    found = prom.wait_for(lambda: want if up_by_lb(prom) == want else None,
+                          timeout=60, message="the three targets UP under job=octavia")
     assert found
     pools = {t["labels"]["loadbalancer_name"]: t for t in prom.targets() if "loadbalancer_name" in t["labels"]}
     assert pools["tls"]["scrapePool"] == pools["plain"]["scrapePool"] == "octavia"

@@ -222,7 +222,7 @@ def test_api_validates_references_through_the_cert_manager(lab, tls):
         body["listener"]["client_ca_tls_container_ref"] = missing
         refused = conn.load_balancer.post("/lbaas/listeners", json=body)
         assert refused.status_code == 400 and missing in refused.text, refused.text
-        assert [x for x in conn.load_balancer.listeners(load_balancer_id=tls["lb"].id)] == []
+        assert list(conn.load_balancer.listeners(load_balancer_id=tls["lb"].id)) == []
     finally:
         conn.close()
 
