@@ -150,6 +150,6 @@ def test_every_tls_key_of_the_role_reaches_the_fleet_module_under_its_own_name()
     args = task["octavia.monitoring.lb_prometheus_listener_fleet"]
     assert keys == sorted(k for k in LISTENER_SPEC if "tls" in k or k.startswith(("client_", "sni_", "alpn_")))
     for key in keys:
-        assert args[key] == (f"{{{{ octavia_listeners_tls.{key} if octavia_listeners_tls.{key} "
-                             f"is not none else omit }}}}")
+        assert args[key] == (f"{{{{ omit if (octavia_listeners_tls.{key} | default(none)) is none "
+                             f"else octavia_listeners_tls.{key} }}}}")
     assert args["allowed_cidrs_unenforced"] == "{{ octavia_listeners_allowed_cidrs_unenforced }}"
