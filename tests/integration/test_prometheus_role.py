@@ -130,6 +130,13 @@ def task(run, name):
     return run.result(f"octavia.monitoring.octavia_prometheus : {name}")
 
 
+def rule_file(run, file_name):
+    """The result of writing one rule file: an item of the role's "Write the rule files" loop."""
+    items = [r for r in task(run, "Write the rule files")["results"] if r["item"]["name"] == file_name]
+    assert len(items) == 1, f"{file_name} was written {len(items)} times"
+    return items[0]
+
+
 def octavia_targets(prom):
     return prom.targets(job="octavia")
 
@@ -182,7 +189,7 @@ def test_check_mode_reports_a_change_and_makes_none(lab, prom, role_vars, conver
     before = rules.read_text()
     run = run_role(lab, {**role_vars, "octavia_prometheus_alert_cpu_percent": 61}, check=True, diff=True)
     assert run.rc == 0, run
-    result = task(run, "Write the alert rules")
+    result = rule_file(run, "octavia-alerts.yml")
     assert result["changed"]
     assert "> 61" in result["diff"][0]["after"] and "> 80" in result["diff"][0]["before"]
     assert rules.read_text() == before
@@ -255,7 +262,7 @@ def test_a_deleted_load_balancer_loses_its_target_and_names(lab, fleet, prom, ro
     run = run_role(lab, role_vars)
     assert run.rc == 0, run
     assert task(run, "Write the targets file")["changed"]
-    assert task(run, "Write the name catalogue")["changed"]
+    assert rule_file(run, "octavia-names.yml")["changed"]
     remaining = prom.wait_for(lambda: targets_if(prom, [fleet["lbs"][0]["id"]]), timeout=30,
                               message="only the first load balancer left in /api/v1/targets")
     assert remaining[0]["health"] == "up"
@@ -516,7 +523,7 @@ def test_a_reload_that_a_failed_run_owed_is_done_by_the_next_run(local, tmp_path
     assert local.cpu_query() == ['octavia_loadbalancer_cpu{job="octavia"} > 80'], "check mode reloaded"
     healed = local.run(octavia_prometheus_alert_cpu_percent=87)
     assert healed.rc == 0, healed
-    assert not task(healed, "Write the alert rules")["changed"]
+    assert not rule_file(healed, "octavia-alerts.yml")["changed"]
     assert task(healed, "Reload Prometheus through its HTTP lifecycle API")["changed"]
     assert checked.changed == healed.changed, "check mode predicted another outcome"
     assert local.cpu_query() == ['octavia_loadbalancer_cpu{job="octavia"} > 87']
