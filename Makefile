@@ -67,8 +67,9 @@ unit: collection
 	$(PY) -m pytest -q tests/unit exporter/tests/test_exporter_unit.py
 
 # The packaging checks build their own tarball and need no lab: `make packaging` runs them.
+# Lab tests and tests without the lab in two processes at once (scripts/integration.sh).
 integration: collection
-	$(PY) -m pytest -q -m "not packaging" tests/integration exporter/tests/test_exporter_lab.py
+	scripts/integration.sh
 
 packaging: collection
 	scripts/packaging.sh
