@@ -8,17 +8,17 @@
 #            spend most of their time waiting for scrapes, evaluations and reloads, so they overlap
 #            the lab tests instead of waiting behind them.
 # Both always run to the end; the output of the second follows the first, and the stage fails if
-# either failed. Extra arguments go to both (for example -x or -k).
+# either failed; each lists its 25 slowest tests. Extra arguments go to both (for example -x or -k).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 PY=.venv/bin/python
 mkdir -p .build
 nolab_log=.build/integration-nolab.log
 # Its own base directory, so neither process cleans up the other's temporary directories.
-$PY -m pytest -q -m "not packaging and not lab" --basetemp=.build/pytest-nolab "$@" \
+$PY -m pytest -q --durations=25 -m "not packaging and not lab" --basetemp=.build/pytest-nolab "$@" \
   tests/integration >"$nolab_log" 2>&1 &
 nolab_pid=$!
-$PY -m pytest -q -m "not packaging and lab" "$@" tests/integration exporter/tests/test_exporter_lab.py
+$PY -m pytest -q --durations=25 -m "not packaging and lab" "$@" tests/integration exporter/tests/test_exporter_lab.py
 lab_rc=$?
 wait "$nolab_pid"
 nolab_rc=$?
