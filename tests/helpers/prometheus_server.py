@@ -20,17 +20,19 @@ It stops Prometheus on SIGTERM or Ctrl-C, and exits when Prometheus exits.
 """
 import argparse
 import json
-import os
 import pathlib
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+try:
+    from helpers.server_process import ServerProcess, free_port, metric_from_text, serve_in_foreground
+except ImportError:  # run as a script: tests/helpers itself is on sys.path
+    from server_process import ServerProcess, free_port, metric_from_text, serve_in_foreground  # pylint: disable=import-error
+
+# free_port is part of this module's interface (tests import it from here).
+__all__ = ["MINIMAL_CONFIG", "PrometheusError", "PrometheusServer", "free_port"]
 
 DEFAULT_BINARY = "prometheus"
 
@@ -47,14 +49,7 @@ class PrometheusError(RuntimeError):
     """Prometheus did not start, rejected a request, or answered with an error."""
 
 
-def free_port(host="127.0.0.1"):
-    """Return a TCP port that was free on `host` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     """One Prometheus process on 127.0.0.1.
 
     config_path: an existing prometheus.yml to run with (the role under test
@@ -65,42 +60,22 @@ class PrometheusServer:
         live; a temporary directory (removed on stop) when None.
     """
 
+    name = "prometheus"
+    ready_path = "/-/ready"
+    error = PrometheusError
+    poll_interval = 1.0
+
     def __init__(self, config_path=None, config_text=None, port=None, workdir=None,
                  binary=None, retention="2h", extra_args=(), host="127.0.0.1", lifecycle=True):
-        if not host.startswith("127."):
-            raise ValueError("tests only listen on 127.0.0.0/8")
+        super().__init__(port=port, workdir=workdir, args=extra_args, host=host)
         self.binary = binary or shutil.which(DEFAULT_BINARY) or "/usr/bin/prometheus"
-        self.host = host
-        self.port = port
         self.retention = retention
         self.lifecycle = lifecycle
-        self.extra_args = list(extra_args)
-        self._own_workdir = workdir is None
-        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="prom-test-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
-        self.log_path = self.workdir / "prometheus.log"
-        self.pid_path = self.workdir / "prometheus.pid"
         if config_path is None:
             config_path = self.workdir / "prometheus.yml"
             config_path.write_text(config_text if config_text is not None else MINIMAL_CONFIG)
         self.config_path = pathlib.Path(config_path)
-        self.proc = None
-        self._log = None
-
-    # lifecycle
-
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def address(self):
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
 
     def command(self):
         return [
@@ -111,83 +86,11 @@ class PrometheusServer:
             f"--web.listen-address={self.address}",
             *(["--web.enable-lifecycle"] if self.lifecycle else []),
             "--log.level=info",
-            *self.extra_args,
+            *self.args,
         ]
 
-    def start(self, timeout=60):
-        """Start the process and wait until /-/ready answers 200. Returns self."""
-        if self.proc and self.proc.poll() is None:
-            return self
-        fixed = self.port is not None
-        # A free port can be taken between the probe and the bind; retry a few times.
-        for _attempt in range(1 if fixed else 5):
-            if not fixed:
-                self.port = free_port(self.host)
-            self._spawn()
-            if self._wait_ready(timeout):
-                return self
-            if not (not fixed and "address already in use" in self.log_tail().lower()):
-                break
-        tail = self.log_tail()
-        self.stop(remove=False)
-        raise PrometheusError(f"prometheus did not become ready on {self.address}; "
-                              f"log {self.log_path}:\n{tail}")
-
-    def _spawn(self):
+    def prepare(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pid_path.write_text(f"{self.proc.pid}\n")
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        return False
-
-    def stop(self, remove=None, timeout=20):
-        """Stop the process (TERM, then KILL). Removes a temporary workdir unless remove=False."""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout)
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        self.pid_path.unlink(missing_ok=True)
-        if remove if remove is not None else self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def log_tail(self, lines=40):
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
     # configuration
 
@@ -206,10 +109,6 @@ class PrometheusServer:
         except urllib.error.HTTPError as err:
             raise PrometheusError(f"reload rejected ({err.code}): "
                                   f"{err.read().decode(errors='replace').strip()}") from err
-
-    def sighup(self):
-        """Reload the way the role's `signal` method does."""
-        os.kill(self.proc.pid, signal.SIGHUP)
 
     # HTTP API
 
@@ -289,32 +188,7 @@ class PrometheusServer:
 
     def self_metric(self, name):
         """A metric from Prometheus' own /metrics, e.g. prometheus_config_last_reload_successful."""
-        for line in self._get("/metrics").splitlines():
-            if line.startswith("#"):
-                continue
-            metric, _sep, value = line.rpartition(" ")
-            if metric == name or metric.startswith(name + "{"):
-                return float(value)
-        return None
-
-    # waiting
-
-    @staticmethod
-    def wait_for(predicate, timeout=60, interval=1.0, message="condition"):
-        """Call predicate until it returns something truthy; return that, or raise on timeout."""
-        deadline = time.monotonic() + timeout
-        last_err = None
-        while True:
-            try:
-                value = predicate()
-                if value:
-                    return value
-            except PrometheusError as err:
-                last_err = err
-            if time.monotonic() >= deadline:
-                detail = f" (last error: {last_err})" if last_err else ""
-                raise TimeoutError(f"timed out after {timeout}s waiting for {message}{detail}")
-            time.sleep(interval)
+        return metric_from_text(self._get("/metrics"), name)
 
 
 def main():
@@ -326,22 +200,8 @@ def main():
     parser.add_argument("--url-file", default=None,
                         help="write the server's URL here once it is ready")
     args = parser.parse_args()
-    server = PrometheusServer(config_path=args.config, port=args.port,
-                              workdir=args.workdir, retention=args.retention).start()
-    if args.url_file:
-        pathlib.Path(args.url_file).write_text(server.url + "\n")
-    print(f"prometheus ready on {server.url} (pid {server.pid}, workdir {server.workdir})",
-          flush=True)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *args: stop.append(1))
-    try:
-        while not stop and server.running():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-
+    serve_in_foreground(PrometheusServer(config_path=args.config, port=args.port, workdir=args.workdir,
+                                         retention=args.retention), url_file=args.url_file)
 
 if __name__ == "__main__":
     main()

@@ -28,24 +28,18 @@ As a script it keeps one process in the foreground until SIGTERM or Ctrl-C (for 
 (`--args-file` reads the ARGS= line that roles/octavia_vmalert writes.)
 """
 import argparse
-import base64
 import json
-import os
 import pathlib
 import shlex
 import shutil
-import signal
-import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 try:
-    from helpers.prometheus_server import free_port
+    from helpers.server_process import ServerProcess, metric_from_text, serve_in_foreground, wait_until
 except ImportError:  # run as a script: tests/helpers itself is on sys.path
-    from prometheus_server import free_port  # pylint: disable=import-error
+    from server_process import ServerProcess, metric_from_text, serve_in_foreground, wait_until  # pylint: disable=import-error
 
 
 class StoreError(RuntimeError):
@@ -64,144 +58,15 @@ def http(method, url, data=None, headers=None, timeout=30):
 
 def wait_for(predicate, timeout=60, interval=0.5, message="condition"):
     """Call predicate until it returns something truthy; return that, or raise TimeoutError."""
-    deadline = time.monotonic() + timeout
-    last_err = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (StoreError, OSError) as err:
-            last_err = err
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {last_err})" if last_err else ""
-            raise TimeoutError(f"timed out after {timeout}s waiting for {message}{detail}")
-        time.sleep(interval)
+    return wait_until(predicate, timeout=timeout, interval=interval, message=message,
+                      errors=(StoreError, OSError))
 
 
-class _Process:
-    """One server process on 127.0.0.1 with a work directory, a log and a pid file."""
+class _Process(ServerProcess):
+    """A store process: the shared lifecycle, and requests that send its basic_auth."""
 
-    name = "process"
     binary = ""
-    ready_path = "/-/ready"
-
-    def __init__(self, port=None, workdir=None, args=(), host="127.0.0.1", basic_auth=None):
-        if not host.startswith("127."):
-            raise ValueError("tests only listen on 127.0.0.0/8")
-        self.basic_auth = basic_auth
-        self.host = host
-        self.port = port
-        self.args = list(args)
-        self._own_workdir = workdir is None
-        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-test-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.workdir / f"{self.name}.log"
-        self.pid_path = self.workdir / f"{self.name}.pid"
-        self.proc = None
-        self._log = None
-
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def address(self):
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def headers(self):
-        """The Authorization header of basic_auth=(user, password), if any."""
-        if not self.basic_auth:
-            return {}
-        token = base64.b64encode(":".join(self.basic_auth).encode()).decode()
-        return {"Authorization": f"Basic {token}"}
-
-    def command(self):
-        """The argv to run; subclasses build it from their options."""
-        raise NotImplementedError
-
-    def start(self, timeout=60):
-        """Start the process and wait until its readiness URL answers 200. Returns self."""
-        if self.running():
-            return self
-        fixed = self.port is not None
-        # A free port can be taken between the probe and the bind: retry a few times.
-        for _attempt in range(1 if fixed else 5):
-            if not fixed:
-                self.port = free_port(self.host)
-            self._spawn()
-            if self._wait_ready(timeout):
-                return self
-            if fixed or "address already in use" not in self.log_tail().lower():
-                break
-        tail = self.log_tail()
-        self.stop(remove=False)
-        raise StoreError(f"{self.name} did not become ready on {self.address}; log {self.log_path}:\n{tail}")
-
-    def _spawn(self):
-        self.stop(remove=False)
-        argv = self.command()
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self._log.write(f"+ {shlex.join(argv)}\n".encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.workdir)
-        self.pid_path.write_text(f"{self.proc.pid}\n")
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                if http("GET", self.url + self.ready_path, headers=self.headers(), timeout=2)[0] == 200:
-                    return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, remove=None, timeout=20):
-        """Stop the process (TERM, then KILL). Removes a temporary workdir unless remove=False."""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout)
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        self.pid_path.unlink(missing_ok=True)
-        if remove if remove is not None else self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def log_tail(self, lines=40):
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def sighup(self):
-        os.kill(self.proc.pid, signal.SIGHUP)
+    error = StoreError
 
     def get(self, path, params=None):
         """GET a path; return the body, or raise StoreError on a non-200 answer."""
@@ -223,15 +88,7 @@ class _Process:
 
     def metric(self, name):
         """A value of the process' own /metrics (the first series of that name), or None."""
-        for line in self.get("/metrics").splitlines():
-            if line.startswith("#"):
-                continue
-            metric, _sep, value = line.rpartition(" ")
-            if metric == name or metric.startswith(name + "{"):
-                return float(value)
-        return None
-
-    wait_for = staticmethod(wait_for)
+        return metric_from_text(self.get("/metrics"), name)
 
 
 class VictoriaMetrics(_Process):
@@ -465,20 +322,7 @@ def main():
         server = VMAlert(rules=opts.rule, datasource_url=opts.datasource,
                          remote_write_url=opts.remote_write, remote_read_url=opts.remote_read,
                          notifier_urls=opts.notifier, args_file=opts.args_file, **common)
-    server.start()
-    if opts.url_file:
-        pathlib.Path(opts.url_file).write_text(server.url + "\n")
-    print(f"{server.name} ready on {server.url} (pid {server.pid}, workdir {server.workdir})", flush=True)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *args: stop.append(1))
-    try:
-        while not stop and server.running():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-
+    serve_in_foreground(server, url_file=opts.url_file)
 
 if __name__ == "__main__":
     main()
