@@ -121,3 +121,8 @@ def run_module(module, module_args, check=False, diff=False, env=None, timeout=6
         return run.result("module under test")
     except KeyError as err:
         raise AssertionError(f"module did not run: {run!r}") from err
+
+
+def run_lab_module(lab, module, module_args, **kwargs):
+    """run_module against the lab: its cloud (unless module_args names one) and its environment."""
+    return run_module(module, {"cloud": lab.cloud, **module_args}, env=lab.env, **kwargs)

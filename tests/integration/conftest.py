@@ -11,6 +11,7 @@
                   OCTAVIA_LAB_VIP_NET, default 127.1.0.0/16) and deletes them, cascade,
                   when the test ends
     http_backend  function: starts HTTP servers to use as pool members
+    conn          function: an openstacksdk connection to the lab, closed when the test ends
 
 Every test that uses `lab` is marked `lab`, so `-m "not lab"` leaves them out.
 """
@@ -59,6 +60,13 @@ def lb_factory(lab):
             factory.cleanup()
         finally:
             conn.close()
+
+
+@pytest.fixture
+def conn(lab):
+    connection = lab.connect()
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

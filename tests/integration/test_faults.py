@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from helpers.ansible_run import run_module
+from helpers.ansible_run import run_lab_module
 from helpers.private_api import PrivateApi
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
@@ -20,14 +20,7 @@ CIDRS = ["127.0.0.0/8"]
 
 
 def module(lab, args, name=LISTENER, **kw):
-    return run_module(name, dict(dict(cloud=lab.cloud), **args), env=lab.env, **kw)
-
-
-@pytest.fixture
-def conn(lab):
-    connection = lab.connect()
-    yield connection
-    connection.close()
+    return run_lab_module(lab, name, args, **kw)
 
 
 def proms(conn, lb_id):

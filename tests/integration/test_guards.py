@@ -11,9 +11,7 @@
 """
 import uuid
 
-import pytest
-
-from helpers.ansible_run import run_module
+from helpers.ansible_run import run_lab_module
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
 FLEET = "octavia.monitoring.lb_prometheus_listener_fleet"
@@ -21,14 +19,7 @@ CIDRS = ["127.0.0.0/8"]
 
 
 def module(lab, args, name=FLEET, **kw):
-    return run_module(name, dict(dict(cloud=lab.cloud), **args), env=lab.env, **kw)
-
-
-@pytest.fixture
-def conn(lab):
-    connection = lab.connect()
-    yield connection
-    connection.close()
+    return run_lab_module(lab, name, args, **kw)
 
 
 def prometheus_ports(conn, lb_id):

@@ -100,13 +100,6 @@ def run(argv, env=None, check=True):
     return result
 
 
-@pytest.fixture
-def conn(lab):
-    connection = lab.connect()
-    yield connection
-    connection.close()
-
-
 # Issue 2, "Done when" steps 2-4 --------------------------------------------------------------
 def test_load_balancer_with_requested_vip_is_active_within_seconds(conn, lb_factory):
     vip = lb_factory.allocate_vips(1)[0]

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from helpers.ansible_run import COLLECTIONS, REPO, ansible_env, run_module, run_playbook
+from helpers.ansible_run import COLLECTIONS, REPO, ansible_env, run_lab_module, run_playbook
 from helpers.private_api import PrivateApi
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
@@ -28,9 +28,7 @@ def prefix():
 
 
 def module(lab, args, name=LISTENER, **kw):
-    full = dict(cloud=lab.cloud)
-    full.update(args)
-    return run_module(name, full, env=lab.env, **kw)
+    return run_lab_module(lab, name, args, **kw)
 
 
 def listeners_of(conn, lb_id):
@@ -40,13 +38,6 @@ def listeners_of(conn, lb_id):
 
 def failed_tasks(run):
     return [(name, res.get("msg")) for name, res in run.task_results() if res.get("failed")]
-
-
-@pytest.fixture
-def conn(lab):
-    connection = lab.connect()
-    yield connection
-    connection.close()
 
 
 # --- the ansible-native target ---------------------------------------------------------
