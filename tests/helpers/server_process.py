@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 
@@ -137,17 +136,21 @@ class ServerProcess:
             start_new_session=True, cwd=self.workdir)
         self.pid_path.write_text(f"{self.proc.pid}\n")
 
+    def ready(self):
+        """True when the readiness URL answers 200; an exception or False means not yet."""
+        request = urllib.request.Request(self.url + self.ready_path, headers=self.headers())
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            return resp.status == 200
+
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
-        request = urllib.request.Request(self.url + self.ready_path, headers=self.headers())
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(request, timeout=2) as resp:
-                    if resp.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
+                if self.ready():
+                    return True
+            except OSError:  # refused, reset, timed out, an HTTP or TLS error: not yet
                 pass
             time.sleep(0.2)
         return False

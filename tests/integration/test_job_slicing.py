@@ -16,10 +16,7 @@ target (the load balancer deleted between the rounds is gone). Between the round
 count changes, which moves the Prometheus host to the other slice.
 """
 import concurrent.futures
-import getpass
-import grp
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,7 +26,7 @@ import pytest
 import yaml
 
 from helpers.ansible_run import REPO, VENV_BIN, ansible_env, run_playbook
-from helpers.prometheus_server import PrometheusServer
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
 from lab.factory import LoadBalancerFactory
 
 # The exporter's test helper (its real command in the foreground) sits beside its tests.
@@ -92,11 +89,7 @@ def exporter(fleet, awx_clouds, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory):
-    root = tmp_path_factory.mktemp("slicing-prom")
-    etc = root / "etc"
-    etc.mkdir()
-    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n")
-    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+    server = start_bare_prometheus(tmp_path_factory.mktemp("slicing-prom"), FAST)
     try:
         yield server
     finally:
@@ -107,8 +100,6 @@ def prom(tmp_path_factory):
 def inventory(fleet, prom, exporter, tmp_path_factory):
     """The whole inventory, as the user keeps it in the project AWX syncs from."""
     root = tmp_path_factory.mktemp("slicing-inventory")
-    etc = prom.config_path.parent
-    user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
     # No clouds: the plugin reads the one cloud of the credential AWX injects.
     (root / "fleet.octavia.yml").write_text(json.dumps({
         "plugin": "octavia.monitoring.loadbalancers",
@@ -116,25 +107,15 @@ def inventory(fleet, prom, exporter, tmp_path_factory):
     (root / "hosts.yml").write_text(json.dumps({
         "prometheus": {"hosts": {PROM_HOST: {
             "ansible_connection": "local", "ansible_host": "127.0.0.1",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}, "vars": {
-                "octavia_prometheus_sources": [],
-                "octavia_prometheus_http_sd_urls": [f"{exporter.url}/sd/prometheus"],
-                "octavia_prometheus_exporter_targets": [exporter.url.removeprefix("http://")],
-                "octavia_prometheus_config_file": str(prom.config_path),
-                "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-                "octavia_prometheus_rules_dir": str(etc / "rules"),
-                "octavia_prometheus_become": False,
-                "octavia_prometheus_file_owner": user, "octavia_prometheus_file_group": group,
-                "octavia_prometheus_manage_config": True,
-                "octavia_prometheus_web_url": prom.url,
-                "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
-                                              "evaluation_interval": FAST},
-                "octavia_prometheus_scrape_interval": FAST, "octavia_prometheus_scrape_timeout": FAST,
-                "octavia_prometheus_file_sd_refresh_interval": FAST,
-                "octavia_prometheus_catalog_interval": FAST}},
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}, "vars": local_role_vars(
+                prom, FAST,
+                octavia_prometheus_sources=[],
+                octavia_prometheus_http_sd_urls=[f"{exporter.url}/sd/prometheus"],
+                octavia_prometheus_exporter_targets=[exporter.url.removeprefix("http://")],
+                octavia_prometheus_catalog_interval=FAST)},
         "octavia_loadbalancers": {"vars": {"octavia_listeners_allowed_cidrs": ALLOWED}},
     }))
-    return {"path": root, "targets": etc / "file_sd" / "octavia.yml"}
+    return {"path": root, "targets": prom.config_path.parent / "file_sd" / "octavia.yml"}
 
 
 def synced_inventory(inventory, env):

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from helpers.ansible_run import run_playbook
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
 from helpers.prometheus_server import PrometheusServer
 from lab.backends import HttpBackend
 from lab.factory import LoadBalancerFactory
@@ -86,11 +87,7 @@ def fleet(lab):
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory):
     """A Prometheus on a free port with a bare prometheus.yml, which the role then takes over."""
-    root = tmp_path_factory.mktemp("prom-role-e2e")
-    etc = root / "etc"
-    etc.mkdir()
-    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n  evaluation_interval: {FAST}\n")
-    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+    server = start_bare_prometheus(tmp_path_factory.mktemp("prom-role-e2e"), FAST)
     try:
         yield server
     finally:
@@ -99,26 +96,12 @@ def prom(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def role_vars(fleet, prom, lab):
-    etc = prom.config_path.parent
-    return {
-        "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"project_ids": [fleet["project"]]}}],
-        "octavia_prometheus_config_file": str(prom.config_path),
-        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-        "octavia_prometheus_rules_dir": str(etc / "rules"),
-        "octavia_prometheus_become": False,
-        "octavia_prometheus_file_owner": getpass.getuser(),
-        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
-        "octavia_prometheus_manage_config": True,
-        "octavia_prometheus_reload_method": "http",
-        "octavia_prometheus_web_url": prom.url,
-        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
-                                      "evaluation_interval": FAST},
-        "octavia_prometheus_scrape_interval": FAST,
-        "octavia_prometheus_scrape_timeout": FAST,
-        "octavia_prometheus_file_sd_refresh_interval": FAST,
-        "octavia_prometheus_catalog_interval": FAST,
-        "octavia_prometheus_alert_endpoint_down_for": "10s",
-    }
+    return local_role_vars(
+        prom, FAST,
+        octavia_prometheus_sources=[{"cloud": lab.cloud, "filters": {"project_ids": [fleet["project"]]}}],
+        octavia_prometheus_reload_method="http",
+        octavia_prometheus_catalog_interval=FAST,
+        octavia_prometheus_alert_endpoint_down_for="10s")
 
 
 def run_role(lab, variables, **kwargs):

@@ -16,10 +16,7 @@ reloads and self-scrapes Prometheus with the client credentials:
 No password, hash or key appears in any run's output.
 """
 import base64
-import getpass
-import grp
 import hashlib
-import os
 import pathlib
 import ssl
 import stat
@@ -32,6 +29,7 @@ import pytest
 import yaml
 
 from helpers.ansible_run import run_playbook
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
 from helpers.prometheus_server import PrometheusError, PrometheusServer
 from helpers.tls_certs import CertificateAuthority
 
@@ -66,19 +64,9 @@ class SecuredPrometheus(PrometheusServer):
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode(errors="replace")
 
-    def _wait_ready(self, timeout):
-        import time
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                if self.request("/-/ready")[0] in (200, 401):
-                    return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError):
-                pass
-            time.sleep(0.2)
-        return False
+    def ready(self):
+        # Up as soon as it answers at all: a 401 is Prometheus asking for the password.
+        return self.request("/-/ready")[0] in (200, 401)
 
     def _get(self, path, params=None):
         status, body = self.request(path + ("?" + urllib.parse.urlencode(params) if params else ""))
@@ -110,31 +98,20 @@ def env(tmp_path_factory):
     web = etc / "web.yml"
     web.write_text(yaml.safe_dump({"tls_server_config": {"cert_file": str(pki / "server-cert.pem"),
                                                          "key_file": str(pki / "server-key.pem")}}))
-    config = etc / "prometheus.yml"
-    config.write_text(f"global:\n  scrape_interval: {FAST}\n  evaluation_interval: {FAST}\n")
-    prom = SecuredPrometheus(config_path=config, workdir=root / "run", ca_file=str(pki / "ca.pem"),
-                             extra_args=[f"--web.config.file={web}"]).start()
+    prom = start_bare_prometheus(root, FAST, cls=SecuredPrometheus, ca_file=str(pki / "ca.pem"),
+                                 extra_args=[f"--web.config.file={web}"])
     digest = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()
-    variables = {
-        "octavia_prometheus_config_file": str(config),
-        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-        "octavia_prometheus_rules_dir": str(etc / "rules"),
-        "octavia_prometheus_credentials_dir": str(etc / "credentials"),
-        "octavia_prometheus_become": False,
-        "octavia_prometheus_file_owner": getpass.getuser(),
-        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
-        "octavia_prometheus_manage_config": True,
-        "octavia_prometheus_web_url": prom.url,
-        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST, "evaluation_interval": FAST},
-        "octavia_prometheus_targets": EXPLICIT,
-        "octavia_prometheus_web_config_manage": True,
-        "octavia_prometheus_web_config_file": str(web),
-        "octavia_prometheus_web_tls": {"cert": server.cert_pem, "key": server.key_pem},
-        "octavia_prometheus_web_users": {USER: digest},
-        "octavia_prometheus_web_client_username": USER,
-        "octavia_prometheus_web_client_password": PASSWORD,
-        "octavia_prometheus_web_client_ca_file": str(pki / "ca.pem"),
-    }
+    variables = local_role_vars(
+        prom, FAST,
+        octavia_prometheus_credentials_dir=str(etc / "credentials"),
+        octavia_prometheus_targets=EXPLICIT,
+        octavia_prometheus_web_config_manage=True,
+        octavia_prometheus_web_config_file=str(web),
+        octavia_prometheus_web_tls={"cert": server.cert_pem, "key": server.key_pem},
+        octavia_prometheus_web_users={USER: digest},
+        octavia_prometheus_web_client_username=USER,
+        octavia_prometheus_web_client_password=PASSWORD,
+        octavia_prometheus_web_client_ca_file=str(pki / "ca.pem"))
     try:
         yield {"root": root, "etc": etc, "pki": pki, "web": web, "prom": prom, "vars": variables,
                "ca": ca, "server": server, "secrets": [PASSWORD, digest, server.key_pem.splitlines()[1]]}

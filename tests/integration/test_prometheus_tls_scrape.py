@@ -13,9 +13,6 @@ The role writes the role-wide CA, client certificate and key given as PEM text, 
 key at mode 0640 and nowhere in the output. Every target is UP under job="octavia";
 check mode and a second run change nothing.
 """
-import getpass
-import grp
-import os
 import pathlib
 import socket
 import ssl
@@ -28,7 +25,8 @@ import pytest
 import yaml
 
 from helpers.ansible_run import run_playbook
-from helpers.prometheus_server import PrometheusServer, free_port
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
+from helpers.prometheus_server import free_port
 from helpers.tls_certs import CertificateAuthority
 
 PLAYBOOK = pathlib.Path(__file__).resolve().parent / "playbooks" / "prometheus_role.yml"
@@ -105,12 +103,10 @@ frontend plain
 """
     haproxy = Haproxy(root, config)
     etc = root / "etc"
-    etc.mkdir()
-    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n  evaluation_interval: {FAST}\n")
     prom = None
     try:
         haproxy.wait_listening(ports.values())
-        prom = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+        prom = start_bare_prometheus(root, FAST)
         yield {"root": root, "pki": pki, "etc": etc, "ports": ports, "prom": prom, "one": one,
                "client1": client1, "haproxy": haproxy}
     finally:
@@ -135,25 +131,12 @@ def targets(ports, pki):
 
 @pytest.fixture(scope="module")
 def role_vars(fleet):
-    etc = fleet["etc"]
-    return {
-        "octavia_prometheus_config_file": str(etc / "prometheus.yml"),
-        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-        "octavia_prometheus_rules_dir": str(etc / "rules"),
-        "octavia_prometheus_credentials_dir": str(etc / "credentials"),
-        "octavia_prometheus_become": False,
-        "octavia_prometheus_file_owner": getpass.getuser(),
-        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
-        "octavia_prometheus_manage_config": True,
-        "octavia_prometheus_web_url": fleet["prom"].url,
-        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST, "evaluation_interval": FAST},
-        "octavia_prometheus_scrape_interval": FAST,
-        "octavia_prometheus_scrape_timeout": FAST,
-        "octavia_prometheus_file_sd_refresh_interval": FAST,
-        "octavia_prometheus_targets": targets(fleet["ports"], fleet["pki"]),
-        "octavia_prometheus_tls": {"ca": fleet["one"].cert_pem, "cert": fleet["client1"].cert_pem,
-                                   "key": fleet["client1"].key_pem},
-    }
+    return local_role_vars(
+        fleet["prom"], FAST,
+        octavia_prometheus_credentials_dir=str(fleet["etc"] / "credentials"),
+        octavia_prometheus_targets=targets(fleet["ports"], fleet["pki"]),
+        octavia_prometheus_tls={"ca": fleet["one"].cert_pem, "cert": fleet["client1"].cert_pem,
+                                "key": fleet["client1"].key_pem})
 
 
 def run(variables, **kwargs):

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from helpers.ansible_run import run_playbook
-from helpers.prometheus_server import PrometheusServer
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
 from lab.backends import HttpBackend
 from lab.factory import LoadBalancerFactory
 
@@ -74,11 +74,7 @@ def fleet(lab):
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory):
-    root = tmp_path_factory.mktemp("site-prom")
-    etc = root / "etc"
-    etc.mkdir()
-    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n")
-    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=root / "run").start()
+    server = start_bare_prometheus(tmp_path_factory.mktemp("site-prom"), FAST)
     try:
         yield server
     finally:
@@ -100,20 +96,10 @@ def inventory(fleet, prom, lab, tmp_path_factory):
     local = {"ansible_connection": "local", "ansible_host": "127.0.0.1",
              "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     (root / "hosts.yml").write_text(json.dumps({
-        "prometheus": {"hosts": {PROM_HOST: local}, "vars": {
-            "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"project_ids": [fleet["project"]]}}],
-            "octavia_prometheus_config_file": str(prom.config_path),
-            "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-            "octavia_prometheus_rules_dir": str(etc / "rules"),
-            "octavia_prometheus_become": False,
-            "octavia_prometheus_file_owner": user, "octavia_prometheus_file_group": group,
-            "octavia_prometheus_manage_config": True,
-            "octavia_prometheus_web_url": prom.url,
-            "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
-                                          "evaluation_interval": FAST},
-            "octavia_prometheus_scrape_interval": FAST, "octavia_prometheus_scrape_timeout": FAST,
-            "octavia_prometheus_file_sd_refresh_interval": FAST,
-            "octavia_prometheus_catalog_interval": FAST}},
+        "prometheus": {"hosts": {PROM_HOST: local}, "vars": local_role_vars(
+            prom, FAST,
+            octavia_prometheus_sources=[{"cloud": lab.cloud, "filters": {"project_ids": [fleet["project"]]}}],
+            octavia_prometheus_catalog_interval=FAST)},
         "grafana": {"hosts": {GRAFANA_HOST: local}, "vars": {
             "octavia_grafana_become": False,
             "octavia_grafana_file_owner": user, "octavia_grafana_file_group": group,

@@ -10,8 +10,6 @@ or the CRL revokes, the TLS handshake fails and no byte of /metrics arrives.
 Test certificates come from tests/lab/pki.py (cryptography, P-256), issued for the
 load balancer's VIP so that curl and Prometheus verify the server by its address.
 """
-import getpass
-import grp
 import json
 import os
 import pathlib
@@ -23,7 +21,7 @@ import uuid
 import pytest
 
 from helpers.ansible_run import run_module, run_playbook
-from helpers.prometheus_server import PrometheusServer
+from helpers.prometheus_role import local_role_vars, start_bare_prometheus
 from lab import pki
 
 LISTENER = "octavia.monitoring.lb_prometheus_listener"
@@ -299,10 +297,7 @@ def test_four_way_with_a_certificate(lab, tls):
 @pytest.fixture
 def prom(tmp_path):
     """A Prometheus on a free port with a bare prometheus.yml, which the role then takes over."""
-    etc = tmp_path / "prom-etc"
-    etc.mkdir()
-    (etc / "prometheus.yml").write_text(f"global:\n  scrape_interval: {FAST}\n")
-    server = PrometheusServer(config_path=etc / "prometheus.yml", workdir=tmp_path / "prom-run").start()
+    server = start_bare_prometheus(tmp_path / "prom", FAST)
     try:
         yield server
     finally:
@@ -317,26 +312,13 @@ def role_vars(lab, tls, prom):
     """
     etc = prom.config_path.parent
     certs = tls["pki"]
-    return {
-        "octavia_prometheus_sources": [{"cloud": lab.cloud, "filters": {"project_ids": [tls["project"]]}}],
-        "octavia_prometheus_config_file": str(prom.config_path),
-        "octavia_prometheus_file_sd_dir": str(etc / "file_sd"),
-        "octavia_prometheus_rules_dir": str(etc / "rules"),
-        "octavia_prometheus_credentials_dir": str(etc / "credentials"),
-        "octavia_prometheus_become": False,
-        "octavia_prometheus_file_owner": getpass.getuser(),
-        "octavia_prometheus_file_group": grp.getgrgid(os.getgid()).gr_name,
-        "octavia_prometheus_manage_config": True,
-        "octavia_prometheus_reload_method": "http",
-        "octavia_prometheus_web_url": prom.url,
-        "octavia_prometheus_global": {"scrape_interval": FAST, "scrape_timeout": FAST,
-                                      "evaluation_interval": FAST},
-        "octavia_prometheus_scrape_interval": FAST,
-        "octavia_prometheus_scrape_timeout": FAST,
-        "octavia_prometheus_file_sd_refresh_interval": FAST,
-        "octavia_prometheus_tls": {"ca_file": certs.path("ca.pem"), "cert_file": certs.path("client.pem"),
-                                   "key": certs.client.key_pem},
-    }
+    return local_role_vars(
+        prom, FAST,
+        octavia_prometheus_sources=[{"cloud": lab.cloud, "filters": {"project_ids": [tls["project"]]}}],
+        octavia_prometheus_credentials_dir=str(etc / "credentials"),
+        octavia_prometheus_reload_method="http",
+        octavia_prometheus_tls={"ca_file": certs.path("ca.pem"), "cert_file": certs.path("client.pem"),
+                                "key": certs.client.key_pem})
 
 
 def test_four_way_with_mandatory_client_authentication(lab, tls, prom):
