@@ -18,13 +18,14 @@ import random
 import shutil
 import subprocess
 import sys
-import time
+import urllib.request
 import uuid
 
 import pytest
 
 from helpers.ansible_run import REPO, run_playbook
-from helpers.prometheus_server import PrometheusServer, free_port
+from helpers.prometheus_server import PrometheusServer
+from helpers.server_process import ServerProcess
 from lab.factory import LoadBalancerFactory
 
 VENV_BIN = pathlib.Path(sys.executable).parent
@@ -418,52 +419,24 @@ def test_playbook_rejects_bad_variables(lab, fleet, tmp_path, extra, message, cr
 
 
 # The exposition: promtool and a real scrape -----------------------------------------------
-class NodeExporter:
+class NodeExporter(ServerProcess):
     """Debian's prometheus-node-exporter with only the textfile collector, on 127.0.0.1."""
 
-    def __init__(self, directory, workdir):
-        self.directory = directory
-        self.log_path = workdir / "node_exporter.log"
-        self.port = None
-        self.proc = None
-        self._log = None
+    name = "node_exporter"
+    ready_path = "/metrics"
 
-    def start(self, timeout=20):
-        binary = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
-        self.port = free_port()
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            [binary, "--collector.disable-defaults", "--collector.textfile",
-             f"--collector.textfile.directory={self.directory}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                self.get()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"node_exporter did not start: {self.log_path.read_text()[-2000:]}")
+    def __init__(self, directory, workdir):
+        super().__init__(workdir=workdir)
+        self.directory = directory
+
+    def command(self):
+        return [shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter",
+                "--collector.disable-defaults", "--collector.textfile",
+                f"--collector.textfile.directory={self.directory}", f"--web.listen-address={self.address}"]
 
     def get(self):
-        import urllib.request
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as resp:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as resp:
             return resp.read().decode()
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self._log is not None:
-            self._log.close()
 
 
 def test_exposition_is_valid_and_a_real_scrape_shows_the_seeded_figures(lab, fleet, tmp_path, request):
