@@ -66,6 +66,18 @@ class PlaybookRun:
                     out.append((task["task"]["name"], res))
         return out
 
+    def failed(self, host="localhost"):
+        """[(task name, result dict)] of the tasks that failed on one host, in execution order."""
+        return [(name, result) for name, result in self.task_results(host) if result.get("failed")]
+
+    def failed_messages(self, host="localhost"):
+        """The message of every failed task, and of every failed item of a looped one."""
+        out = []
+        for _name, result in self.failed(host):
+            out.append(result.get("msg", ""))
+            out += [item.get("msg", "") for item in result.get("results") or [] if item.get("failed")]
+        return out
+
     def result(self, task_name, host="localhost"):
         """The result of the last task with this name."""
         matches = [r for n, r in self.task_results(host) if n == task_name]

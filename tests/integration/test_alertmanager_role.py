@@ -59,22 +59,12 @@ def site(tmp_path):
             s.stop()
 
 
-def failed_messages(run):
-    """The message of every failed task, and of every failed item of a looped one."""
-    out = []
-    for _name, result in run.task_results():
-        if result.get("failed"):
-            out.append(result.get("msg", ""))
-            out += [item.get("msg", "") for item in result.get("results") or [] if item.get("failed")]
-    return out
-
-
 def test_check_apply_check_apply(site):
     before = site.config.read_text()
     hash_before = site.am.config_hash()
 
     check = site.run(check=True, diff=True)
-    assert check.rc == 0, failed_messages(check)
+    assert check.rc == 0, check.failed_messages()
     assert check.changed > 0
     assert site.config.read_text() == before, "check mode wrote the configuration"
     assert site.am.config_hash() == hash_before, "check mode reloaded Alertmanager"
@@ -121,7 +111,7 @@ def test_a_configuration_amtool_rejects_never_goes_live(site, override, reason):
     for check in (True, False):
         run = site.run(check=check, **override)
         assert run.rc != 0, f"check={check}: {run}"
-        messages = " ".join(failed_messages(run))
+        messages = " ".join(run.failed_messages())
         assert "amtool check-config rejected the Alertmanager configuration" in messages, messages
         assert reason in messages, messages
         assert str(site.config) in messages
@@ -148,7 +138,7 @@ def test_a_reload_the_last_run_did_not_do_is_done_by_the_next(site):
 def test_an_unreachable_alertmanager_is_one_sentence(site):
     run = site.run(octavia_alertmanager_url="http://127.0.0.1:9")
     assert run.rc != 0
-    messages = " ".join(failed_messages(run))
+    messages = " ".join(run.failed_messages())
     assert "Alertmanager at http://127.0.0.1:9 (octavia_alertmanager_url) did not answer GET /metrics" in messages
 
 
@@ -165,7 +155,7 @@ def test_preflight_names_the_variable_and_writes_nothing(site, override, needle)
     before = site.config.read_text()
     run = site.run(**override)
     assert run.rc != 0
-    messages = " ".join(failed_messages(run))
+    messages = " ".join(run.failed_messages())
     assert needle in messages, messages
     assert site.config.read_text() == before
 

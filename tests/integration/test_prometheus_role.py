@@ -449,10 +449,6 @@ def local(tmp_path):
         env.prom.stop()
 
 
-def failed_tasks(run):
-    return [(name, result) for name, result in run.task_results() if result.get("failed")]
-
-
 def test_a_config_promtool_rejects_replaces_nothing_and_the_threshold_goes_live_next_run(local):
     """Issue 15 #3, as reported: threshold 85 plus a scrape config with scrape_interval 5x, then the threshold alone."""
     first = local.run()
@@ -463,7 +459,7 @@ def test_a_config_promtool_rejects_replaces_nothing_and_the_threshold_goes_live_
     bad = local.run(octavia_prometheus_alert_cpu_percent=85, octavia_prometheus_extra_scrape_configs=[
         {"job_name": "broken", "scrape_interval": "5x", "static_configs": [{"targets": ["127.0.0.1:9"]}]}])
     assert bad.rc != 0, bad
-    failed = failed_tasks(bad)
+    failed = bad.failed()
     assert [name for name, _result in failed][-1] == \
         "octavia.monitoring.octavia_prometheus : Report the configuration that promtool rejected"
     message = failed[-1][1]["msg"]
@@ -489,7 +485,7 @@ def test_a_reload_that_a_failed_run_owed_is_done_by_the_next_run(local, tmp_path
     nowhere = f"http://127.0.0.1:{free_port()}"
     lost = local.run(octavia_prometheus_alert_cpu_percent=87, octavia_prometheus_web_url=nowhere)
     assert lost.rc != 0, lost
-    (name, result), = failed_tasks(lost)
+    (name, result), = lost.failed()
     assert name == "octavia.monitoring.octavia_prometheus : Check that Prometheus answered"
     assert f"Prometheus at {nowhere} (octavia_prometheus_web_url) did not answer GET /metrics" in result["msg"]
     assert "Connection refused" in result["msg"]
@@ -519,7 +515,7 @@ def test_a_refused_http_reload_is_a_sentence_and_stays_owed(tmp_path):
     try:
         refused = env.run(octavia_prometheus_alert_cpu_percent=88)
         assert refused.rc != 0, refused
-        (name, result), = failed_tasks(refused)
+        (name, result), = refused.failed()
         assert name == "octavia.monitoring.octavia_prometheus : Check that Prometheus accepted the HTTP reload"
         assert f"Prometheus at {env.prom.url} answered HTTP 403 to POST /-/reload" in result["msg"]
         assert "Start Prometheus with --web.enable-lifecycle" in result["msg"]
@@ -540,7 +536,7 @@ def test_check_mode_fails_where_the_run_fails_and_writes_nothing(local):
          "static_configs": [{"targets": ["127.0.0.1:9"]}]}]}
     checked = local.run(check=True, diff=True, **bad)
     assert checked.rc != 0, checked
-    assert "scrape timeout greater than scrape interval" in failed_tasks(checked)[-1][1]["msg"]
+    assert "scrape timeout greater than scrape interval" in checked.failed()[-1][1]["msg"]
     assert not (local.etc / "rules").exists() and not (local.etc / "file_sd").exists()
 
     checked = local.run(check=True, diff=True)

@@ -127,10 +127,6 @@ def run(env, check=False, diff=False, **extra):
     return result
 
 
-def failed_tasks(result):
-    return [(name, res) for name, res in result.task_results() if res.get("failed")]
-
-
 def live_files(env):
     return checksums(env["etc"])
 
@@ -212,7 +208,7 @@ def test_a_wrong_password_fails_before_any_write(env):
     before = live_files(env)
     wrong = run(env, octavia_prometheus_alert_cpu_percent=86, octavia_prometheus_web_client_password="not the password")
     assert wrong.rc != 0, wrong
-    (name, result), = failed_tasks(wrong)
+    (name, result), = wrong.failed()
     assert name == "octavia.monitoring.octavia_prometheus : Check that Prometheus accepts the role's credentials"
     assert (f"Prometheus at {env['prom'].url} refused the credentials of octavia_prometheus_web_client_username "
             f"{USER} (HTTP 401 to GET /-/ready), so nothing was written") in result["msg"]
@@ -228,7 +224,7 @@ def test_a_web_config_promtool_rejects_never_goes_live(env):
     bad = run(env, octavia_prometheus_alert_cpu_percent=86,
               octavia_prometheus_web_tls={"cert": env["server"].cert_pem, "key": stranger.key_pem})
     assert bad.rc != 0, bad
-    name, result = failed_tasks(bad)[-1]
+    name, result = bad.failed()[-1]
     assert name == "octavia.monitoring.octavia_prometheus : Report the configuration that promtool rejected"
     assert "Check the staged web config failed before any live file was written" in result["msg"]
     assert "private key does not match public key" in result["msg"]

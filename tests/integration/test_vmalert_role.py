@@ -154,12 +154,7 @@ def central(tmp_path_factory):
 
 def failed_messages(run):
     """The messages of every failed task, and of every failed item of a looped one, in one string."""
-    out = []
-    for _name, result in run.task_results():
-        if result.get("failed"):
-            out.append(result.get("msg", ""))
-            out += [item.get("msg", "") for item in result.get("results") or [] if item.get("failed")]
-    return " ".join(out)
+    return " ".join(run.failed_messages())
 
 
 def test_vmalert_runs_the_pack_and_the_catalogue_from_the_roles_files(central):
