@@ -260,3 +260,28 @@ def test_removing_the_extra_profile_removes_its_job_and_file(fleet, role_vars):
                            message="the other job gone")
     back = run(role_vars)
     assert back.rc == 0, back
+
+
+def test_state_absent_removes_the_octavia_jobs_material_and_nothing_else(fleet, role_vars):
+    """The keys and certificates of the Octavia jobs and the TLS jobs' targets go; a file of the
+    user's in the same directory stays; check mode predicts it and a second run changes nothing."""
+    creds, tls_dir = fleet["etc"] / "credentials", fleet["etc"] / "file_sd" / "octavia-tls"
+    assert sorted(p.name for p in creds.glob("octavia-*.pem")), "the present run wrote no material"
+    assert list(tls_dir.iterdir()), "the present run wrote no TLS job targets"
+    theirs = creds / "my-own.pem"
+    theirs.write_text("not the role's\n")
+    absent = {**role_vars, "octavia_prometheus_state": "absent"}
+    checked = run(absent, check=True)
+    assert checked.rc == 0, checked
+    assert sorted(p.name for p in creds.glob("octavia-*.pem")) and list(tls_dir.iterdir()), "check mode removed files"
+    applied = run(absent)
+    assert applied.rc == 0, applied
+    assert changed_tasks(applied) == changed_tasks(checked), "check mode and the real run disagree on what changes"
+    assert sorted(p.name for p in creds.iterdir()) == ["my-own.pem"]
+    assert list(tls_dir.iterdir()) == []
+    config = yaml.safe_load((fleet["etc"] / "prometheus.yml").read_text())
+    assert [job["job_name"] for job in config["scrape_configs"]] == ["prometheus"]
+    fleet["prom"].wait_for(lambda: not scraped_lbs(fleet["prom"]), timeout=30, message="the Octavia jobs gone")
+    again = run(absent)
+    assert again.rc == 0 and again.changed == 0, again
+    assert theirs.read_text() == "not the role's\n"
