@@ -11,13 +11,13 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._targets import
 
 
 def _entries(discovery, targets):
-    """(target, source labels) pairs: the listed targets first, then each source's findings."""
+    """(target, its source) pairs: the listed targets first (no source), then each source's findings."""
     for target in targets or []:
         yield target, {}
     for result in (discovery or {}).get("results") or []:
         source = result.get("item") or {}
         for target in result.get("prometheus_listeners") or []:
-            yield target, source.get("labels") or {}
+            yield target, source
 
 
 def prometheus_targets(discovery, targets=None, target_labels=None):
@@ -29,7 +29,8 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
         stands for no discovery.
     :param targets: explicit targets, in the module's item shape.
     :param target_labels: labels for every target; the target's own labels
-        win over them, and a source's ``labels`` over both.
+        win over them, and a source's ``labels`` over both. A source's ``tls``
+        (a TLS profile) goes onto each of its targets.
     :returns: ``{"targets": [{scrape_target, labels, catalog?, scheme?, tls?,
         client_auth?}], "file_sd":
         [{targets: [scrape_target], labels}]}``, sorted by scrape target. A
@@ -38,8 +39,8 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
     """
     seen = set()
     items = []
-    for target, source_labels in _entries(discovery, targets):
-        labels = merge_labels([target_labels, target.get("labels"), source_labels])
+    for target, source in _entries(discovery, targets):
+        labels = merge_labels([target_labels, target.get("labels"), source.get("labels") or {}])
         key = labels.get("listener_id") or target["scrape_target"]
         if key in seen:
             continue
@@ -53,6 +54,8 @@ def prometheus_targets(discovery, targets=None, target_labels=None):
         for key in ("catalog", "tls", "client_auth"):
             if target.get(key):
                 item[key] = target[key]
+        if source.get("tls") and "tls" not in item:
+            item["tls"] = source["tls"]
         items.append(item)
     items.sort(key=lambda item: item["scrape_target"])
     return {"targets": items,

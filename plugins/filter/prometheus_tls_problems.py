@@ -18,7 +18,7 @@ from ansible_collections.octavia.monitoring.plugins.module_utils._targets import
 _BCRYPT = re.compile(r"^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$")
 
 
-def prometheus_tls_problems(tls, targets=None, web_tls=None, web_users=None, web_client=None):
+def prometheus_tls_problems(tls, targets=None, web_tls=None, web_users=None, web_client=None, sources=None):
     """Return one sentence per fault, or an empty list.
 
     :param tls: ``octavia_prometheus_tls``, the scrape profile of the main job.
@@ -27,12 +27,17 @@ def prometheus_tls_problems(tls, targets=None, web_tls=None, web_users=None, web
     :param web_tls: ``octavia_prometheus_web_tls``, Prometheus' server profile.
     :param web_users: ``octavia_prometheus_web_users``, user name to bcrypt hash.
     :param web_client: ``{username, password}`` the role uses against Prometheus.
+    :param sources: ``octavia_prometheus_sources``; a source's ``tls`` goes onto each of
+        its targets, so it too may name files and options only.
     :returns: the faults, in that order. No sentence repeats a secret.
     """
     problems = tls_problems(tls, "octavia_prometheus_tls")
     for index, target in enumerate(targets or []):
         if isinstance(target, dict) and target.get("tls"):
             problems += tls_problems(target["tls"], f"octavia_prometheus_targets[{index}].tls", content=False)
+    for index, source in enumerate(sources or []):
+        if isinstance(source, dict) and source.get("tls"):
+            problems += tls_problems(source["tls"], f"octavia_prometheus_sources[{index}].tls", content=False)
     problems += tls_problems(web_tls, "octavia_prometheus_web_tls", options=TLS_WEB_OPTIONS, server=True)
     for name, digest in sorted((web_users or {}).items()):
         if not (isinstance(digest, str) and _BCRYPT.match(digest)):

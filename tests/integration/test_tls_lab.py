@@ -347,3 +347,21 @@ def test_four_way_with_mandatory_client_authentication(lab, tls, prom):
                          timeout=30, message="a series scraped over mutual TLS")
     again = run_playbook(PLAYBOOK, extra_vars=variables, env=lab.env)
     assert again.rc == 0 and again.changed == 0, again
+
+    # The same listener through a source's own TLS profile (paths on the Prometheus host) and no
+    # role-wide one: its target moves to a job of that profile, keeps job="octavia", and is UP.
+    certs = tls["pki"]
+    by_source = {**variables, "octavia_prometheus_tls": {}, "octavia_prometheus_sources": [
+        {**variables["octavia_prometheus_sources"][0],
+         "tls": {"ca_file": certs.path("ca.pem"), "cert_file": certs.path("client.pem"),
+                 "key_file": certs.path("client.key")}}]}
+    moved = run_playbook(PLAYBOOK, extra_vars=by_source, env=lab.env)
+    assert moved.rc == 0, moved
+
+    def scraped_by_the_source_job():
+        return [t for t in prom.targets(health="up")
+                if t["scrapeUrl"] == url and t["scrapePool"].startswith("octavia-tls-")
+                and t["labels"]["job"] == "octavia"]
+    prom.wait_for(scraped_by_the_source_job, timeout=60, message=f"{url} UP in the source's TLS job")
+    settled = run_playbook(PLAYBOOK, extra_vars=by_source, env=lab.env)
+    assert settled.rc == 0 and settled.changed == 0, settled

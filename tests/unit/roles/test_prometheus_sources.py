@@ -20,7 +20,7 @@ if str(COLLECTIONS) not in sys.path:
 REPO = pathlib.Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "octavia_prometheus"
 MODULE = "octavia.monitoring.lb_prometheus_listener_info"
-ROLE_ONLY = {"labels"}          # set on the targets by the role, not a module option
+ROLE_ONLY = {"labels", "tls"}   # set on the targets by the role, not module options
 ROLE_SET = {"catalog"}          # the role passes octavia_prometheus_catalog_enabled
 
 

@@ -61,6 +61,32 @@ def test_a_discovered_tls_listener_keeps_scheme_and_client_auth():
     assert found["labels"]["__scheme__"] == "https"
 
 
+def test_a_sources_tls_goes_onto_each_of_its_targets_and_a_job_of_its_own():
+    other_ca = {"ca_file": "/etc/prometheus/other-ca.pem", "server_name": "metrics.other"}
+    discovery = {"results": [
+        {"item": {"cloud": "one"}, "prometheus_listeners": [item("10.0.0.1:8443", "https")]},
+        {"item": {"cloud": "two", "tls": other_ca},
+         "prometheus_listeners": [item("10.0.0.2:8443", "https"), item("10.0.0.3:8088")]},
+    ]}
+    found = {t["scrape_target"]: t for t in prometheus_targets(discovery)["targets"]}
+    assert "tls" not in found["10.0.0.1:8443"]
+    assert found["10.0.0.2:8443"]["tls"] == other_ca and found["10.0.0.3:8088"]["tls"] == other_ca
+    groups = prometheus_scrape_groups(list(found.values()), {"ca": CA}, "/creds", "octavia", BASE_JOB, "/sd")
+    (job,) = groups["jobs"]
+    # Only the HTTPS target moves; the source's plain target stays in the main job.
+    assert [entry["targets"] for entry in job["file_sd"]] == [["10.0.0.2:8443"]]
+    assert job["tls_config"] == {"ca_file": "/etc/prometheus/other-ca.pem", "server_name": "metrics.other"}
+    assert sorted(t for entry in groups["file_sd"] for t in entry["targets"]) == ["10.0.0.1:8443", "10.0.0.3:8088"]
+
+
+def test_an_explicit_targets_own_tls_wins_over_nothing_and_sources_do_not_touch_it():
+    mine = {"ca_file": "/etc/mine.pem"}
+    discovery = {"results": [{"item": {"tls": {"ca_file": "/etc/source.pem"}},
+                              "prometheus_listeners": [item("10.0.0.5:8443", "https")]}]}
+    found = prometheus_targets(discovery, [{"scrape_target": "10.0.0.4:8443", "scheme": "https", "tls": mine}])
+    assert [t.get("tls") for t in found["targets"]] == [mine, {"ca_file": "/etc/source.pem"}]
+
+
 # prometheus_scrape_groups
 
 def test_plain_and_default_tls_targets_share_the_main_job():
@@ -175,6 +201,18 @@ def test_a_target_may_name_files_but_not_carry_pem_text():
     assert problems == [
         "octavia_prometheus_targets[1].tls.key cannot be PEM text here: name a file on the Prometheus host with "
         "key_file, or put the text in the role-wide setting, which is kept out of logs."]
+
+
+def test_a_source_may_name_files_but_not_carry_pem_text_and_its_paths_are_checked():
+    problems = prometheus_tls_problems({}, sources=[
+        {"cloud": "one", "tls": {"ca_file": "/ca.pem", "cert_file": "/c.pem", "key_file": "/k.pem"}},
+        {"cloud": "two"},
+        {"cloud": "three", "tls": {"ca": CA, "cert_file": "relative.pem", "key_file": "/k.pem"}}])
+    assert problems == [
+        "octavia_prometheus_sources[2].tls.ca cannot be PEM text here: name a file on the Prometheus host with "
+        "ca_file, or put the text in the role-wide setting, which is kept out of logs.",
+        "octavia_prometheus_sources[2].tls.cert_file must be an absolute path on the Prometheus host "
+        "(got 'relative.pem')."]
 
 
 def test_the_web_server_needs_a_certificate_and_a_key():
