@@ -365,3 +365,47 @@ def test_four_way_with_mandatory_client_authentication(lab, tls, prom):
     prom.wait_for(scraped_by_the_source_job, timeout=60, message=f"{url} UP in the source's TLS job")
     settled = run_playbook(PLAYBOOK, extra_vars=by_source, env=lab.env)
     assert settled.rc == 0 and settled.changed == 0, settled
+
+
+def test_the_listeners_role_rolls_out_mandatory_client_authentication(lab, tls, tmp_path):
+    """octavia_listeners with octavia_listeners_tls: check mode predicts the rollout, the run makes
+    a listener the amphora serves to the client certificate only, and a second run changes nothing."""
+    playbook = tmp_path / "listeners.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "roles": [{"role": "octavia.monitoring.octavia_listeners"}]}]))
+    variables = {
+        "octavia_listeners_cloud": lab.cloud, "octavia_listeners_selection": "filters",
+        "octavia_listeners_load_balancers": [tls["lb"].name], "octavia_listeners_protocol_port": PORT,
+        "octavia_listeners_allowed_cidrs": ["127.0.0.0/8"],
+        "octavia_listeners_tls": {"default_tls_container_ref": tls["cert_ref"],
+                                  "client_ca_tls_container_ref": tls["ca_ref"],
+                                  "client_crl_container_ref": tls["crl_ref"],
+                                  "client_authentication": "MANDATORY"}}
+
+    def role(check=False):
+        return run_playbook(playbook, extra_vars=variables, env=lab.env, check=check)
+
+    def listeners():
+        """The PROMETHEUS listeners of the load balancer, as the API shows them (openstacksdk's
+        Listener lacks the client authentication fields)."""
+        conn = lab.connect()
+        try:
+            answer = conn.load_balancer.get(f"/lbaas/listeners?loadbalancer_id={tls['lb'].id}").json()
+        finally:
+            conn.close()
+        return [x for x in answer["listeners"] if x["protocol"] == "PROMETHEUS"]
+
+    checked = role(check=True)
+    assert checked.rc == 0 and checked.changed > 0, checked
+    assert listeners() == [], "check mode created a listener"
+    applied = role()
+    assert applied.rc == 0 and applied.changed == checked.changed, (checked.stats, applied)
+    (listener,) = listeners()
+    assert (listener["protocol_port"], listener["default_tls_container_ref"], listener["client_ca_tls_container_ref"],
+            listener["client_crl_container_ref"], listener["client_authentication"]) == \
+        (PORT, tls["cert_ref"], tls["ca_ref"], tls["crl_ref"], "MANDATORY")
+    assert_mandatory_client_auth(lab, tls)
+    again = role()
+    assert again.rc == 0 and again.changed == 0, again
+    assert role(check=True).changed == 0
