@@ -15,7 +15,7 @@ stage() {
     exit 1
   fi
 }
-# One lab serves the integration and molecule stages; stop it afterwards only if this run started it.
+# One lab serves the integration stage (molecule brings its own); stop it afterwards only if this run started it.
 lab_was_up=false
 .venv/bin/python tests/lab/labctl.py status >/dev/null 2>&1 && lab_was_up=true
 stop_lab() { $lab_was_up || make --no-print-directory lab-down || true; }
@@ -27,6 +27,6 @@ stage unit        make --no-print-directory unit
 stage packaging   make --no-print-directory packaging
 stage lab-up      make --no-print-directory lab-up
 export OS_CLIENT_CONFIG_FILE="$PWD/.lab/clouds.yaml"
-stage integration make --no-print-directory integration
-stage molecule    make --no-print-directory molecule
+# The molecule scenarios run beside the lab tests, on a second lab (scripts/integration.sh).
+stage integration scripts/integration.sh --molecule
 printf '%s\n' "== stage times" "${summary[@]}"
