@@ -203,5 +203,6 @@ def main():
     serve_in_foreground(PrometheusServer(config_path=args.config, port=args.port, workdir=args.workdir,
                                          retention=args.retention), url_file=args.url_file)
 
+
 if __name__ == "__main__":
     main()

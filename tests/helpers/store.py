@@ -324,5 +324,6 @@ def main():
                          notifier_urls=opts.notifier, args_file=opts.args_file, **common)
     serve_in_foreground(server, url_file=opts.url_file)
 
+
 if __name__ == "__main__":
     main()
